@@ -1,0 +1,30 @@
+/** Record headers: UTF-8 strings (binary header values are decoded as UTF-8 by the runtime). */
+export type Headers = Readonly<Record<string, string>>;
+
+/**
+ * An immutable record flowing through a topology. `timestamp` is the record's event time in epoch milliseconds
+ * (Kafka record timestamp for source records); stream time of a task is the largest timestamp it has seen.
+ * Processors create new records with {@link withRecord} instead of mutating.
+ */
+export interface StreamRecord<K, V> {
+  readonly key: K;
+  readonly value: V;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+/** Where the record being processed came from; undefined inside punctuations. */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset as a decimal string (offsets exceed 2^53 in theory). */
+  readonly offset: string;
+}
+
+/** A record with some fields replaced. */
+export function withRecord<K, V, K2 = K, V2 = V>(
+  record: StreamRecord<K, V>,
+  changes: Partial<StreamRecord<K2, V2>>,
+): StreamRecord<K2, V2> {
+  return { ...(record as unknown as StreamRecord<K2, V2>), ...changes };
+}

@@ -1,0 +1,78 @@
+/**
+ * Contract of the per-task processing core shared by the Kafka runtime and the TopologyTestDriver, so both run
+ * the very same code path: deserialize a source record, walk the processor graph, serialize + partition sink
+ * records into a {@link RecordCollector}, track stream time and fire punctuations.
+ *
+ * The engine does not know about Kafka, transactions or commits: the owner (runtime task or test driver) feeds it
+ * records, drains the collector at commit time and drives wall-clock punctuation.
+ */
+import type { Headers } from './record.js';
+import type { Logger } from './processor.js';
+import type { TaskId } from './task-id.js';
+import type { Subtopology, Topology } from './topology.js';
+import type { KeyValueStore } from '../stores/contracts.js';
+
+/** A serialized record on its way to a Kafka topic. */
+export interface OutgoingRecord {
+  /** Resolved Kafka topic name. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+/** Receives sink output. The runtime buffers it for the task's next transaction; the test driver stores it. */
+export interface RecordCollector {
+  send(record: OutgoingRecord): void;
+}
+
+/** A serialized record read from a source topic partition. */
+export interface IncomingRecord {
+  /** Resolved Kafka topic name. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+export interface TaskEngineOptions {
+  readonly applicationId: string;
+  readonly taskId: TaskId;
+  readonly topology: Topology;
+  readonly subtopology: Subtopology;
+  /** Processor-facing stores of this task, by store name. */
+  readonly stores: ReadonlyMap<string, KeyValueStore<unknown, unknown>>;
+  readonly collector: RecordCollector;
+  /** Partition count of a resolved topic (sinks need it to partition). */
+  partitionsFor(topic: string): number;
+  /** Logical -> Kafka topic name (identity for external topics). */
+  resolveTopic(logicalName: string, internal: boolean): string;
+  /** Injected clock (epoch ms). */
+  readonly clock: () => number;
+  readonly logger: Logger;
+  /** Called when a processor calls ctx.requestCommit(). */
+  readonly onCommitRequested?: () => void;
+}
+
+export interface TaskEngine {
+  readonly taskId: TaskId;
+  /** Creates processors (one per node, from their suppliers) and calls their init(), sources first. */
+  init(): Promise<void>;
+  /**
+   * Processes one source record through the graph, then advances stream time and fires due stream-time
+   * punctuations. Throws what a processor throws (the owner treats that as fatal for the task), or UscError
+   * USC_ERR_SERDE_FAILED when the source serdes cannot read the record.
+   */
+  process(record: IncomingRecord): Promise<void>;
+  /** Fires wall-clock punctuations due at `now`. Returns true if any ran. */
+  punctuateWallClock(now: number): Promise<boolean>;
+  /** Largest record timestamp seen (-1 before the first). */
+  streamTime(): number;
+  /** Calls close() on every processor. Does not touch stores. */
+  close(): Promise<void>;
+}

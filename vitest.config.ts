@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` (pure logic, in-memory, no broker) and `integration` (real Kafka broker started once per
+// run by test/support/global-setup.ts unless KAFKA_BROKERS points at an existing cluster).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // Integration files share one broker but each uses its own topics and groups; run them one at a time
+          // so that a 2-core CI machine does not time out rebalances.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
