@@ -1,0 +1,120 @@
+/**
+ * Reads chosen partitions from chosen offsets (kafkajs has no manual `assign()`): a private single-member consumer
+ * group whose start offsets are committed before it joins and whose assignor hands its only member exactly the
+ * wanted partitions. Used for changelog restore and standby replicas. Reads `read_committed`, so records of
+ * aborted transactions are never restored.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../topology/processor.js';
+import { deleteGroups, openAdmin, setGroupOffsets } from './admin.js';
+import type { KafkaClient } from './client.js';
+import { GroupConsumer, type ConsumedBatch, type GroupAssignor } from './group-consumer.js';
+
+export interface PartitionStart {
+  readonly topic: string;
+  readonly partition: number;
+  /** First offset to read. */
+  readonly offset: string;
+}
+
+export interface PartitionReaderOptions {
+  /** Group id prefix; a random suffix makes each reader's group private. */
+  readonly groupPrefix: string;
+  readonly partitions: readonly PartitionStart[];
+  readonly onBatch: (batch: ConsumedBatch) => Promise<void>;
+  readonly onError: (error: Error) => void;
+}
+
+function takeAll(wanted: readonly PartitionStart[]): GroupAssignor {
+  const assignment: Record<string, number[]> = {};
+  for (const p of wanted) (assignment[p.topic] ??= []).push(p.partition);
+  return {
+    name: 'UscPartitionReader',
+    version: 1,
+    subscriptionUserData: () => Buffer.alloc(0),
+    assign: (members) => {
+      const result = new Map<string, { assignment: Record<string, number[]>; userData: Buffer }>();
+      members.forEach((m, i) =>
+        result.set(m.memberId, { assignment: i === 0 ? assignment : {}, userData: Buffer.alloc(0) }),
+      );
+      return result;
+    },
+  };
+}
+
+/** A running reader; `stop()` disconnects it and deletes its private group. */
+export class PartitionReader {
+  private consumer: GroupConsumer | undefined;
+
+  private constructor(
+    private readonly kafka: KafkaClient,
+    private readonly groupId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts reading; resolves once the reader joined its group (batches arrive via onBatch). */
+  static async start(
+    kafka: KafkaClient,
+    options: PartitionReaderOptions,
+    logger: Logger,
+  ): Promise<PartitionReader> {
+    const groupId = `${options.groupPrefix}-${randomUUID()}`;
+    const reader = new PartitionReader(kafka, groupId, logger);
+    if (options.partitions.length === 0) return reader;
+    const admin = await openAdmin(kafka);
+    try {
+      const byTopic = new Map<string, { partition: number; offset: string }[]>();
+      for (const p of options.partitions) {
+        let list = byTopic.get(p.topic);
+        if (!list) byTopic.set(p.topic, (list = []));
+        list.push({ partition: p.partition, offset: p.offset });
+      }
+      for (const [topic, partitions] of byTopic) await setGroupOffsets(admin, groupId, topic, partitions);
+    } finally {
+      await admin.disconnect();
+    }
+    reader.consumer = new GroupConsumer(
+      kafka,
+      {
+        groupId,
+        topics: [...new Set(options.partitions.map((p) => p.topic))],
+        readCommitted: true,
+        assignor: takeAll(options.partitions),
+        fromBeginning: true,
+        maxBytesPerPartition: 4 * 1_048_576,
+        maxWaitTimeMs: 50,
+      },
+      {
+        onBatch: (batch) => options.onBatch(batch),
+        onAssigned: () => {},
+        onCrash: (error) => options.onError(error),
+      },
+      logger,
+    );
+    await reader.consumer.start();
+    return reader;
+  }
+
+  get group(): string {
+    return this.groupId;
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (!consumer) return;
+    await consumer.stop();
+    const admin = await openAdmin(this.kafka).catch(() => undefined);
+    if (!admin) return;
+    try {
+      await deleteGroups(admin, [this.groupId]);
+    } catch (err) {
+      this.logger.debug(
+        { err, groupId: this.groupId },
+        'could not delete reader group; it expires by itself',
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The producer of one active task. Under exactly_once it is transactional with `transactionalId =
+ * <applicationId>-<taskId>`: connecting it runs InitProducerId, which fences any previous owner of the task (a
+ * zombie's open transaction is aborted) and waits for its pending transaction to finish. One call to
+ * {@link TaskProducer.commit} sends the task's outputs and changelog records and its input offsets in one
+ * transaction and reports, per topic-partition, the offset after the last record written (the changelog
+ * checkpoint).
+ */
+import type { Producer, Transaction } from 'kafkajs';
+import type { OutgoingRecord } from '../topology/task-engine.js';
+import type { KafkaClient } from './client.js';
+import { classifyKafkaError } from './errors.js';
+
+export interface InputOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to consume. */
+  readonly offset: string;
+}
+
+/** Key `topic:partition` -> offset after the last record this commit wrote there. */
+export type WrittenOffsets = Map<string, string>;
+
+export function topicPartitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+export class TaskProducer {
+  private constructor(
+    private readonly producer: Producer,
+    readonly transactional: boolean,
+  ) {}
+
+  /** Connects a transactional producer (fences the previous owner). Throws what kafkajs throws. */
+  static async transactional(kafka: KafkaClient, transactionalId: string): Promise<TaskProducer> {
+    const producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    await producer.connect();
+    return new TaskProducer(producer, true);
+  }
+
+  /** Connects an idempotent, non-transactional producer (at_least_once). */
+  static async idempotent(kafka: KafkaClient): Promise<TaskProducer> {
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    await producer.connect();
+    return new TaskProducer(producer, false);
+  }
+
+  /**
+   * Sends `records` and (transactional only) commits `offsets` for `groupId`, atomically. On failure of a
+   * transactional commit the transaction is aborted (best effort) and the error rethrown; the caller classifies it
+   * with {@link classifyKafkaError}: `fenced` = task migrated, `retriable` = abort + retry the commit later.
+   */
+  async commit(
+    records: readonly OutgoingRecord[],
+    groupId: string,
+    offsets: readonly InputOffset[],
+  ): Promise<WrittenOffsets> {
+    const topicMessages = groupByTopic(records);
+    if (!this.transactional) {
+      const meta = topicMessages.length > 0 ? await this.producer.sendBatch({ topicMessages, acks: -1 }) : [];
+      return writtenOffsets(meta, records);
+    }
+    let tx: Transaction | undefined;
+    try {
+      tx = await this.producer.transaction();
+      const meta = topicMessages.length > 0 ? await tx.sendBatch({ topicMessages, acks: -1 }) : [];
+      if (offsets.length > 0) {
+        await tx.sendOffsets({ consumerGroupId: groupId, topics: groupOffsets(offsets) });
+      }
+      await tx.commit();
+      return writtenOffsets(meta, records);
+    } catch (err) {
+      if (tx?.isActive() && classifyKafkaError(err) !== 'fenced') await tx.abort().catch(() => {});
+      throw err;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect().catch(() => {});
+  }
+}
+
+function groupByTopic(records: readonly OutgoingRecord[]) {
+  const byTopic = new Map<
+    string,
+    {
+      key: Buffer | null;
+      value: Buffer | null;
+      partition: number;
+      timestamp: string;
+      headers: Record<string, string>;
+    }[]
+  >();
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (!list) byTopic.set(r.topic, (list = []));
+    list.push({
+      key: r.key,
+      value: r.value,
+      partition: r.partition,
+      timestamp: String(r.timestamp),
+      headers: r.headers as Record<string, string>,
+    });
+  }
+  return [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages }));
+}
+
+function groupOffsets(offsets: readonly InputOffset[]) {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    let list = byTopic.get(o.topic);
+    if (!list) byTopic.set(o.topic, (list = []));
+    list.push({ partition: o.partition, offset: o.offset });
+  }
+  return [...byTopic.entries()].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+function writtenOffsets(
+  meta: readonly { topicName: string; partition: number; baseOffset?: string }[],
+  records: readonly OutgoingRecord[],
+): WrittenOffsets {
+  const counts = new Map<string, number>();
+  for (const r of records) {
+    const key = topicPartitionKey(r.topic, r.partition);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const out: WrittenOffsets = new Map();
+  for (const m of meta) {
+    const key = topicPartitionKey(m.topicName, m.partition);
+    const count = counts.get(key);
+    if (count === undefined || m.baseOffset === undefined) continue;
+    const next = (BigInt(m.baseOffset) + BigInt(count)).toString();
+    const prev = out.get(key);
+    if (prev === undefined || BigInt(next) > BigInt(prev)) out.set(key, next);
+  }
+  return out;
+}
