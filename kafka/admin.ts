@@ -199,3 +199,13 @@ export async function deleteTopics(admin: KafkaAdmin, topics: readonly string[])
 export async function listTopics(admin: KafkaAdmin): Promise<string[]> {
   return admin.listTopics();
 }
+
+/** Moves a group's committed offsets of `topic` to the earliest (or latest) offsets; the group must be empty. */
+export async function resetGroupOffsets(
+  admin: KafkaAdmin,
+  groupId: string,
+  topic: string,
+  to: 'earliest' | 'latest',
+): Promise<void> {
+  await admin.resetOffsets({ groupId, topic, earliest: to === 'earliest' });
+}

@@ -8,6 +8,7 @@ export {
   topicOffsets,
   committedOffsets,
   setGroupOffsets,
+  resetGroupOffsets,
   describeGroup,
   deleteGroups,
   deleteTopics,
@@ -29,5 +30,7 @@ export {
 } from './group-consumer.js';
 export { TaskProducer, topicPartitionKey, type InputOffset, type WrittenOffsets } from './task-producer.js';
 export { PartitionReader, type PartitionStart, type PartitionReaderOptions } from './partition-reader.js';
+export { readRangesToEnd, wholeTopicRanges, type ReadRange } from './read-to-end.js';
+export { Publisher, publishRecords, type PublishMessage } from './publisher.js';
 export { classifyKafkaError, type KafkaErrorClass } from './errors.js';
 export { partitionForKey } from './partitioner.js';

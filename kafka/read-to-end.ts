@@ -1,0 +1,106 @@
+/**
+ * Reads chosen partitions from chosen offsets up to fixed end offsets (read_committed), then stops: the shared
+ * primitive behind changelog restore, DLQ replay and tools that read a topic once.
+ */
+import type { Logger } from '../topology/processor.js';
+import { openAdmin, topicOffsets } from './admin.js';
+import type { KafkaClient } from './client.js';
+import type { ConsumedBatch } from './group-consumer.js';
+import { PartitionReader } from './partition-reader.js';
+import { topicPartitionKey } from './task-producer.js';
+
+export interface ReadRange {
+  readonly topic: string;
+  readonly partition: number;
+  /** First offset to read. */
+  readonly from: string;
+  /** Stop once the position reaches this offset (exclusive). */
+  readonly end: string;
+}
+
+/**
+ * Calls `onBatch` with the records of each range in offset order (records at or past `end` are dropped) until
+ * every range reached its end. `onProgress(range, position)` reports positions. Rejects if reading fails.
+ */
+export async function readRangesToEnd(
+  kafka: KafkaClient,
+  ranges: readonly ReadRange[],
+  onBatch: (range: ReadRange, batch: ConsumedBatch) => Promise<void>,
+  options: {
+    readonly groupPrefix: string;
+    readonly logger: Logger;
+    readonly onProgress?: (range: ReadRange, position: bigint) => void;
+  },
+): Promise<void> {
+  const open = new Map<string, { range: ReadRange; end: bigint; position: bigint }>();
+  for (const r of ranges) {
+    if (BigInt(r.from) < BigInt(r.end)) {
+      open.set(topicPartitionKey(r.topic, r.partition), {
+        range: r,
+        end: BigInt(r.end),
+        position: BigInt(r.from),
+      });
+    }
+  }
+  if (open.size === 0) return;
+  let starting: Promise<PartitionReader | undefined> = Promise.resolve(undefined);
+  let settled = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => {
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      };
+      starting = PartitionReader.start(
+        kafka,
+        {
+          groupPrefix: options.groupPrefix,
+          partitions: [...open.values()].map((o) => ({
+            topic: o.range.topic,
+            partition: o.range.partition,
+            offset: o.range.from,
+          })),
+          onError: fail,
+          onBatch: async (batch) => {
+            const key = topicPartitionKey(batch.topic, batch.partition);
+            const entry = open.get(key);
+            if (!entry || settled) return;
+            const records = batch.records.filter((r) => BigInt(r.offset) < entry.end);
+            if (records.length > 0) await onBatch(entry.range, { ...batch, records });
+            const next = BigInt(batch.nextOffset);
+            if (next > entry.position) entry.position = next;
+            options.onProgress?.(entry.range, entry.position);
+            if (entry.position >= entry.end) {
+              open.delete(key);
+              if (open.size === 0 && !settled) {
+                settled = true;
+                resolve();
+              }
+            }
+          },
+        },
+        options.logger,
+      ).catch((err: Error) => {
+        fail(err);
+        return undefined;
+      });
+    });
+  } finally {
+    // The reader may still be starting when the last range completes: wait for it, then stop it.
+    const reader = await starting;
+    await reader?.stop();
+  }
+}
+
+/** Every partition of `topic` from its low watermark to its current end. */
+export async function wholeTopicRanges(kafka: KafkaClient, topic: string): Promise<ReadRange[]> {
+  const admin = await openAdmin(kafka);
+  try {
+    const offsets = await topicOffsets(admin, topic);
+    return [...offsets].map(([partition, { low, high }]) => ({ topic, partition, from: low, end: high }));
+  } finally {
+    await admin.disconnect();
+  }
+}
