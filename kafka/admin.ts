@@ -2,7 +2,9 @@
  * Admin helpers of the Kafka port: topic creation with configs, partition counts, offsets, group inspection.
  * All functions take a connected admin from {@link openAdmin} and close nothing they did not open.
  */
-import { AssignerProtocol, ConfigResourceTypes, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
+
+const { AssignerProtocol, ConfigResourceTypes } = kafkajs;
 import { UscError } from '../common/errors.js';
 import type { KafkaClient } from './client.js';
 

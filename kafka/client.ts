@@ -2,9 +2,12 @@
  * The Kafka port: the only folder that imports kafkajs. This file builds clients from plain config (brokers,
  * TLS, SASL) and routes kafkajs' own logs into our structured logger.
  */
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import kafkajs, { type Kafka, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../topology/processor.js';
+
+// kafkajs is CommonJS: Node's ESM loader cannot see its named exports, so take them off the default export.
+const { Kafka: KafkaCtor, logLevel: KafkaLogLevel } = kafkajs;
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -58,7 +61,7 @@ function logCreator(logger: Logger) {
 
 /** Builds a kafkajs client from config. Throws if TLS files cannot be read (a config problem). */
 export function createKafka(config: KafkaConnectionConfig, logger: Logger): KafkaClient {
-  return new Kafka({
+  return new KafkaCtor({
     brokers: [...config.brokers],
     clientId: config.clientId,
     ssl: tlsOptions(config.tls),

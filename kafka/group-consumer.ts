@@ -4,9 +4,11 @@
  * GroupConsumerHandlers.onAssigned} receives the full new assignment, synchronously before the first fetch of the
  * new generation, so the runtime can pause or seek partitions in time.
  */
-import { AssignerProtocol, type Consumer, type IHeaders, type PartitionAssigner } from 'kafkajs';
+import kafkajs, { type Consumer, type IHeaders, type PartitionAssigner } from 'kafkajs';
 import type { Logger } from '../topology/processor.js';
 import type { KafkaClient } from './client.js';
+
+const { AssignerProtocol } = kafkajs;
 
 export interface ConsumedRecord {
   readonly offset: string;
@@ -79,6 +81,13 @@ export interface GroupConsumerHandlers {
   onCrash(error: Error, restarting: boolean): void;
   /** The group started rebalancing (heartbeat/fetch saw it). Optional. */
   onRebalancing?(): void;
+  /**
+   * A fetch held only transaction markers or aborted records: kafkajs does not call `onBatch` for it, but the
+   * partition's position moved to `nextOffset`. Called synchronously from kafkajs' instrumentation event, so it
+   * may run while an earlier batch of the same partition is still being handled: treat it as "position is at
+   * least nextOffset" (take the max), never as a sequence point.
+   */
+  onSkipped?(topic: string, partition: number, nextOffset: string): void;
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
@@ -157,6 +166,13 @@ export class GroupConsumer {
       if (!this.stopped) this.handlers.onCrash(payload.error, payload.restart);
     });
     this.consumer.on(REBALANCING, () => this.handlers.onRebalancing?.());
+    // kafkajs emits END_BATCH_PROCESS with batchSize 0 only for batches it did not deliver because every record
+    // was a control record or aborted (KafkaJS #1256); empty fetches emit nothing.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0 && !this.stopped) {
+        this.handlers.onSkipped?.(payload.topic, payload.partition, (BigInt(payload.lastOffset) + 1n).toString());
+      }
+    });
   }
 
   get memberId(): string {

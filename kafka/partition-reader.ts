@@ -1,12 +1,12 @@
 /**
  * Reads chosen partitions from chosen offsets (kafkajs has no manual `assign()`): a private single-member consumer
- * group whose start offsets are committed before it joins and whose assignor hands its only member exactly the
- * wanted partitions. Used for changelog restore and standby replicas. Reads `read_committed`, so records of
+ * group whose assignor hands its only member exactly the wanted partitions, sought to their start offsets as soon
+ * as the assignment is known. Used for changelog restore and standby replicas. Reads `read_committed`, so records of
  * aborted transactions are never restored.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../topology/processor.js';
-import { deleteGroups, openAdmin, setGroupOffsets } from './admin.js';
+import { deleteGroups, openAdmin } from './admin.js';
 import type { KafkaClient } from './client.js';
 import { GroupConsumer, type ConsumedBatch, type GroupAssignor } from './group-consumer.js';
 
@@ -22,6 +22,8 @@ export interface PartitionReaderOptions {
   readonly groupPrefix: string;
   readonly partitions: readonly PartitionStart[];
   readonly onBatch: (batch: ConsumedBatch) => Promise<void>;
+  /** The position moved past records that are never delivered (transaction markers, aborted records). */
+  readonly onSkipped?: (topic: string, partition: number, nextOffset: string) => void;
   readonly onError: (error: Error) => void;
 }
 
@@ -61,18 +63,6 @@ export class PartitionReader {
     const groupId = `${options.groupPrefix}-${randomUUID()}`;
     const reader = new PartitionReader(kafka, groupId, logger);
     if (options.partitions.length === 0) return reader;
-    const admin = await openAdmin(kafka);
-    try {
-      const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const p of options.partitions) {
-        let list = byTopic.get(p.topic);
-        if (!list) byTopic.set(p.topic, (list = []));
-        list.push({ partition: p.partition, offset: p.offset });
-      }
-      for (const [topic, partitions] of byTopic) await setGroupOffsets(admin, groupId, topic, partitions);
-    } finally {
-      await admin.disconnect();
-    }
     reader.consumer = new GroupConsumer(
       kafka,
       {
@@ -86,7 +76,12 @@ export class PartitionReader {
       },
       {
         onBatch: (batch) => options.onBatch(batch),
-        onAssigned: () => {},
+        onSkipped: options.onSkipped,
+        // Synchronous, before the first fetch of the generation: the positions are ours to set. (Committing start
+        // offsets with admin.setOffsets instead costs kafkajs a full extra group join, ~5 s.)
+        onAssigned: () => {
+          for (const p of options.partitions) reader.consumer?.seek(p.topic, p.partition, p.offset);
+        },
         onCrash: (error) => options.onError(error),
       },
       logger,

@@ -3,7 +3,9 @@
  * partitioner compute it). Everything that must agree with a producer on "which partition holds this key" (sinks,
  * the test driver, API routing) calls {@link partitionForKey}.
  */
-import { Partitioners } from 'kafkajs';
+import kafkajs from 'kafkajs';
+
+const { Partitioners } = kafkajs;
 
 const keyed = Partitioners.DefaultPartitioner();
 const metadataCache = new Map<number, { partitionId: number; leader: number }[]>();

@@ -53,6 +53,19 @@ export async function readRangesToEnd(
           reject(err);
         }
       };
+      const advance = (key: string, next: bigint): void => {
+        const entry = open.get(key);
+        if (!entry || settled) return;
+        if (next > entry.position) entry.position = next;
+        options.onProgress?.(entry.range, entry.position);
+        if (entry.position >= entry.end) {
+          open.delete(key);
+          if (open.size === 0 && !settled) {
+            settled = true;
+            resolve();
+          }
+        }
+      };
       starting = PartitionReader.start(
         kafka,
         {
@@ -69,17 +82,11 @@ export async function readRangesToEnd(
             if (!entry || settled) return;
             const records = batch.records.filter((r) => BigInt(r.offset) < entry.end);
             if (records.length > 0) await onBatch(entry.range, { ...batch, records });
-            const next = BigInt(batch.nextOffset);
-            if (next > entry.position) entry.position = next;
-            options.onProgress?.(entry.range, entry.position);
-            if (entry.position >= entry.end) {
-              open.delete(key);
-              if (open.size === 0 && !settled) {
-                settled = true;
-                resolve();
-              }
-            }
+            advance(key, BigInt(batch.nextOffset));
           },
+          // A trailing commit/abort marker is never delivered as a batch, but the range ends after it.
+          onSkipped: (topic, partition, nextOffset) =>
+            advance(topicPartitionKey(topic, partition), BigInt(nextOffset)),
         },
         options.logger,
       ).catch((err: Error) => {
@@ -99,7 +106,9 @@ export async function wholeTopicRanges(kafka: KafkaClient, topic: string): Promi
   const admin = await openAdmin(kafka);
   try {
     const offsets = await topicOffsets(admin, topic);
-    return [...offsets].map(([partition, { low, high }]) => ({ topic, partition, from: low, end: high }));
+    return [...offsets]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, { low, high }]) => ({ topic, partition, from: low, end: high }));
   } finally {
     await admin.disconnect();
   }

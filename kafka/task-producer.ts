@@ -11,6 +11,9 @@ import type { OutgoingRecord } from '../topology/task-engine.js';
 import type { KafkaClient } from './client.js';
 import { classifyKafkaError } from './errors.js';
 
+/** Attempts of a transaction whose sends (not its commit) failed with a retriable error. */
+const MAX_SEND_ATTEMPTS = 5;
+
 export interface InputOffset {
   readonly topic: string;
   readonly partition: number;
@@ -31,7 +34,10 @@ export class TaskProducer {
     readonly transactional: boolean,
   ) {}
 
-  /** Connects a transactional producer (fences the previous owner). Throws what kafkajs throws. */
+  /**
+   * Connects a transactional producer and fences the previous owner of `transactionalId` before returning.
+   * Throws what kafkajs throws (retriable: coordinator loading / concurrent transactions beyond retries).
+   */
   static async transactional(kafka: KafkaClient, transactionalId: string): Promise<TaskProducer> {
     const producer = kafka.producer({
       transactionalId,
@@ -42,6 +48,10 @@ export class TaskProducer {
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     await producer.connect();
+    // InitProducerId now (kafkajs would do it lazily): this is the fencing step. An abort with nothing sent
+    // sends no EndTxn; it only returns the producer to READY.
+    const fence = await producer.transaction();
+    await fence.abort();
     return new TaskProducer(producer, true);
   }
 
@@ -72,18 +82,26 @@ export class TaskProducer {
       const meta = topicMessages.length > 0 ? await this.producer.sendBatch({ topicMessages, acks: -1 }) : [];
       return writtenOffsets(meta, records);
     }
-    let tx: Transaction | undefined;
-    try {
-      tx = await this.producer.transaction();
-      const meta = topicMessages.length > 0 ? await tx.sendBatch({ topicMessages, acks: -1 }) : [];
-      if (offsets.length > 0) {
-        await tx.sendOffsets({ consumerGroupId: groupId, topics: groupOffsets(offsets) });
+    for (let attempt = 1; ; attempt++) {
+      let tx: Transaction | undefined;
+      let committing = false;
+      try {
+        tx = await this.producer.transaction();
+        const meta = topicMessages.length > 0 ? await tx.sendBatch({ topicMessages, acks: -1 }) : [];
+        if (offsets.length > 0) {
+          await tx.sendOffsets({ consumerGroupId: groupId, topics: groupOffsets(offsets) });
+        }
+        committing = true;
+        await tx.commit();
+        return writtenOffsets(meta, records);
+      } catch (err) {
+        const kind = classifyKafkaError(err);
+        if (tx?.isActive() && kind !== 'fenced') await tx.abort().catch(() => {});
+        // Retry only failures before EndTxn (e.g. the group coordinator still loading): the aborted attempt left
+        // nothing visible. An EndTxn failure is ambiguous (the commit may have happened) and goes to the caller.
+        if (committing || kind !== 'retriable' || attempt >= MAX_SEND_ATTEMPTS || tx?.isActive()) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
       }
-      await tx.commit();
-      return writtenOffsets(meta, records);
-    } catch (err) {
-      if (tx?.isActive() && classifyKafkaError(err) !== 'fenced') await tx.abort().catch(() => {});
-      throw err;
     }
   }
 
