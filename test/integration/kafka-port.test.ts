@@ -1,0 +1,180 @@
+/**
+ * The Kafka port's runtime-critical behaviour on the real broker: a transactional commit reports the offsets it
+ * wrote, a second producer with the same transactional id fences the first (classified `fenced`), ranges are read
+ * exactly to their end under read_committed (aborted records never appear), and a custom assignor's userData is
+ * readable by every member through describeGroup.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  GroupConsumer,
+  TaskProducer,
+  classifyKafkaError,
+  describeGroup,
+  openAdmin,
+  readRangesToEnd,
+  topicOffsets,
+  wholeTopicRanges,
+  type GroupAssignor,
+} from '../../kafka/index.js';
+import { silentLogger } from '../../common/logger.js';
+import type { OutgoingRecord } from '../../topology/task-engine.js';
+import { createTopics, testKafka, uniqueName } from '../support/kafka-test-utils.js';
+
+const kafka = testKafka('port-test');
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+const record = (topic: string, partition: number, key: string, value: string | null): OutgoingRecord => ({
+  topic,
+  partition,
+  key: Buffer.from(key),
+  value: value === null ? null : Buffer.from(value),
+  timestamp: Date.now(),
+  headers: {},
+});
+
+describe('kafka port', () => {
+  it('commits a transaction with offsets and reports the offset after the last record per partition', async () => {
+    const topic = uniqueName('tx');
+    const input = uniqueName('txin');
+    await createTopics(kafka, [
+      { topic, partitions: 2 },
+      { topic: input, partitions: 1 },
+    ]);
+    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
+    cleanups.push(() => producer.disconnect());
+    const group = uniqueName('g');
+    const first = await producer.commit(
+      [record(topic, 0, 'a', '1'), record(topic, 0, 'b', '2'), record(topic, 1, 'c', '3')],
+      group,
+      [{ topic: input, partition: 0, offset: '5' }],
+    );
+    expect(first.get(`${topic}:0`)).toBe('2');
+    expect(first.get(`${topic}:1`)).toBe('1');
+    // The second transaction starts after the first one's commit marker.
+    const second = await producer.commit([record(topic, 0, 'd', null)], group, []);
+    expect(second.get(`${topic}:0`)).toBe('4');
+
+    const admin = await openAdmin(kafka);
+    cleanups.push(() => admin.disconnect());
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(committed[0]?.partitions[0]?.offset).toBe('5');
+    const ends = await topicOffsets(admin, topic);
+    expect(ends.get(0)?.high).toBe('5');
+  });
+
+  it('fences the older producer of a transactional id and classifies the error as fenced', async () => {
+    const topic = uniqueName('fence');
+    await createTopics(kafka, [{ topic, partitions: 1 }]);
+    const txid = uniqueName('txid');
+    const zombie = await TaskProducer.transactional(kafka, txid);
+    cleanups.push(() => zombie.disconnect());
+    await zombie.commit([record(topic, 0, 'k', 'zombie-1')], uniqueName('g'), []);
+    const successor = await TaskProducer.transactional(kafka, txid);
+    cleanups.push(() => successor.disconnect());
+    const error = await zombie.commit([record(topic, 0, 'k', 'zombie-2')], uniqueName('g'), []).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeDefined();
+    expect(classifyKafkaError(error)).toBe('fenced');
+    await successor.commit([record(topic, 0, 'k', 'successor')], uniqueName('g'), []);
+
+    const values: string[] = [];
+    await readRangesToEnd(
+      kafka,
+      await wholeTopicRanges(kafka, topic),
+      async (_range, batch) => {
+        for (const r of batch.records) values.push(r.value!.toString());
+      },
+      { groupPrefix: uniqueName('read'), logger: silentLogger },
+    );
+    expect(values).toEqual(['zombie-1', 'successor']);
+  });
+
+  it('reads exactly the requested ranges and never returns aborted records', async () => {
+    const topic = uniqueName('ranges');
+    await createTopics(kafka, [{ topic, partitions: 2 }]);
+    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
+    cleanups.push(() => producer.disconnect());
+    const batch = (p: number, from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => record(topic, p, `k${from + i}`, `v${from + i}`));
+    await producer.commit([...batch(0, 0, 10), ...batch(1, 0, 4)], uniqueName('g'), []);
+    // A commit that fails after its records were sent (an empty group id is rejected) aborts them.
+    const failed = await producer.commit(batch(0, 100, 3), '', [{ topic, partition: 0, offset: '1' }]).then(
+      () => 'committed',
+      () => 'failed',
+    );
+    expect(failed).toBe('failed');
+    await producer.commit(batch(0, 10, 2), uniqueName('g'), []);
+    const p0 = (await wholeTopicRanges(kafka, topic)).find((r) => r.partition === 0)!;
+    // 10 records + marker, 3 aborted records + abort marker, 2 records + marker: the aborted ones are in the log.
+    expect(p0.end).toBe('18');
+    const seen: Record<number, string[]> = { 0: [], 1: [] };
+    await readRangesToEnd(
+      kafka,
+      [
+        {
+          topic,
+          partition: 0,
+          from: '3',
+          end: p0.end,
+        },
+        { topic, partition: 1, from: '1', end: '3' },
+      ],
+      async (range, b) => {
+        for (const r of b.records) seen[range.partition]!.push(r.value!.toString());
+      },
+      { groupPrefix: uniqueName('read'), logger: silentLogger },
+    );
+    expect(seen[0]).toEqual(['v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10', 'v11']);
+    expect(seen[1]).toEqual(['v1', 'v2']);
+  });
+
+  it("exposes every member's assignment userData through describeGroup", async () => {
+    const topic = uniqueName('assign');
+    await createTopics(kafka, [{ topic, partitions: 4 }]);
+    const groupId = uniqueName('grp');
+    const assignor: GroupAssignor = {
+      name: 'TestAssignor',
+      version: 1,
+      subscriptionUserData: () => Buffer.from('hello'),
+      assign: (members, partitionsByTopic) => {
+        const n = partitionsByTopic.get(topic) ?? 0;
+        const sorted = [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
+        return new Map(
+          sorted.map((m, i) => [
+            m.memberId,
+            {
+              assignment: { [topic]: Array.from({ length: n }, (_, p) => p).filter((p) => p % sorted.length === i) },
+              userData: Buffer.from(JSON.stringify({ index: i, saw: m.userData.toString() })),
+            },
+          ]),
+        );
+      },
+    };
+    const joined: Record<string, readonly number[]>[] = [];
+    const consumer = new GroupConsumer(
+      kafka,
+      { groupId, topics: [topic], readCommitted: true, assignor, fromBeginning: true },
+      {
+        onBatch: async () => {},
+        onAssigned: (a) => joined.push(a),
+        onCrash: () => {},
+      },
+      silentLogger,
+    );
+    cleanups.push(() => consumer.stop());
+    await consumer.start();
+    expect(joined.at(-1)?.[topic]).toEqual([0, 1, 2, 3]);
+    const admin = await openAdmin(kafka);
+    cleanups.push(() => admin.disconnect());
+    const view = await describeGroup(admin, groupId);
+    expect(view.state).toBe('Stable');
+    expect(view.members).toHaveLength(1);
+    expect(JSON.parse(view.members[0]!.assignmentUserData.toString())).toEqual({ index: 0, saw: 'hello' });
+    expect(view.members[0]!.subscriptionUserData.toString()).toBe('hello');
+  });
+});
