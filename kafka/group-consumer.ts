@@ -170,7 +170,11 @@ export class GroupConsumer {
     // was a control record or aborted (KafkaJS #1256); empty fetches emit nothing.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize === 0 && !this.stopped) {
-        this.handlers.onSkipped?.(payload.topic, payload.partition, (BigInt(payload.lastOffset) + 1n).toString());
+        this.handlers.onSkipped?.(
+          payload.topic,
+          payload.partition,
+          (BigInt(payload.lastOffset) + 1n).toString(),
+        );
       }
     });
   }

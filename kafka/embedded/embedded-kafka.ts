@@ -140,7 +140,13 @@ export class EmbeddedKafka {
     });
     const bootstrap = `${host}:${port}`;
     try {
-      await waitUntilReady(child, bootstrap, { logFile, logStart }, opts.startTimeoutMs ?? 90_000, opts.logger);
+      await waitUntilReady(
+        child,
+        bootstrap,
+        { logFile, logStart },
+        opts.startTimeoutMs ?? 90_000,
+        opts.logger,
+      );
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -153,7 +159,10 @@ export class EmbeddedKafka {
       startSeconds,
       totalSeconds: (performance.now() - t0) / 1000,
     };
-    opts.logger.info({ bootstrap, kafka: KAFKA_VERSION, pid: child.pid, dataDir, ...timings }, 'embedded Kafka broker started');
+    opts.logger.info(
+      { bootstrap, kafka: KAFKA_VERSION, pid: child.pid, dataDir, ...timings },
+      'embedded Kafka broker started',
+    );
     return new EmbeddedKafka(child, bootstrap, logFile, dataDir, ephemeral, timings, opts.logger);
   }
 

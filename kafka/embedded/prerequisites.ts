@@ -31,7 +31,9 @@ export function runCommand(
       : undefined;
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
-      resolve(err.code === 'ENOENT' ? { kind: 'missing' } : { kind: 'exited', code: null, output: err.message });
+      resolve(
+        err.code === 'ENOENT' ? { kind: 'missing' } : { kind: 'exited', code: null, output: err.message },
+      );
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);

@@ -148,7 +148,9 @@ describe('kafka port', () => {
           sorted.map((m, i) => [
             m.memberId,
             {
-              assignment: { [topic]: Array.from({ length: n }, (_, p) => p).filter((p) => p % sorted.length === i) },
+              assignment: {
+                [topic]: Array.from({ length: n }, (_, p) => p).filter((p) => p % sorted.length === i),
+              },
               userData: Buffer.from(JSON.stringify({ index: i, saw: m.userData.toString() })),
             },
           ]),

@@ -1,0 +1,155 @@
+/**
+ * The foundation: the embedded Apache Kafka broker (official jars via Maven) that tests and `npm start` use.
+ * Produce/consume and a compacted topic through the kafka/ port on the broker of this test run; the launcher's
+ * clear errors; no orphan JVM when the parent is SIGKILLed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasCode } from '../../common/errors.js';
+import { silentLogger } from '../../common/logger.js';
+import { EmbeddedKafka } from '../../kafka/embedded/index.js';
+import {
+  GroupConsumer,
+  describeTopicConfig,
+  ensureTopics,
+  openAdmin,
+  type ConsumedRecord,
+} from '../../kafka/index.js';
+import { spawnInstance } from '../support/instance-harness.js';
+import { brokers, createTopics, produce, testKafka, uniqueName } from '../support/kafka-test-utils.js';
+
+const kafka = testKafka('embedded-test');
+const cacheDir = path.resolve('.kafka');
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Awaits a condition (bounded); the interval is a poll period, not a sleep standing in for a condition. */
+async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function startError(options: Partial<Parameters<typeof EmbeddedKafka.start>[0]>): Promise<unknown> {
+  return EmbeddedKafka.start({ cacheDir, logger: silentLogger, ...options }).then(
+    async (broker) => {
+      await broker.stop();
+      return undefined;
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe('embedded Kafka broker', () => {
+  it('produces and consumes through the broker with a consumer group', async () => {
+    const topic = uniqueName('plain');
+    await createTopics(kafka, [{ topic, partitions: 3 }]);
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+    );
+    const seen: ConsumedRecord[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const consumer = new GroupConsumer(
+      kafka,
+      { groupId: uniqueName('g'), topics: [topic], readCommitted: true, fromBeginning: true },
+      {
+        onBatch: async (batch) => {
+          seen.push(...batch.records);
+          if (seen.length >= 30) done();
+        },
+        onAssigned: () => {},
+        onCrash: () => {},
+      },
+      silentLogger,
+    );
+    cleanups.push(() => consumer.stop());
+    await consumer.start();
+    await all;
+    expect(seen.map((r) => r.value?.toString()).sort()).toEqual(
+      Array.from({ length: 30 }, (_, i) => `v${i}`).sort(),
+    );
+  });
+
+  it('creates a compacted topic and verifies its config through the admin API', async () => {
+    const topic = uniqueName('compacted');
+    const admin = await openAdmin(kafka);
+    cleanups.push(() => admin.disconnect());
+    const created = await ensureTopics(admin, [
+      { topic, partitions: 4, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' } },
+    ]);
+    expect(created).toEqual([topic]);
+    const config = await describeTopicConfig(admin, topic, ['cleanup.policy', 'min.compaction.lag.ms']);
+    expect(config).toEqual({ 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' });
+    // The same spec again is a no-op; a different cleanup policy is refused with a clear code.
+    expect(
+      await ensureTopics(admin, [{ topic, partitions: 4, config: { 'cleanup.policy': 'compact' } }]),
+    ).toEqual([]);
+    const mismatch = await ensureTopics(admin, [
+      { topic, partitions: 4, config: { 'cleanup.policy': 'delete' } },
+    ]).catch((err: unknown) => err);
+    expect(hasCode(mismatch, 'USC_ERR_KAFKA_TOPIC_MISMATCH')).toBe(true);
+  });
+
+  it('refuses a taken port with a clear error', async () => {
+    const port = Number(brokers()[0]!.split(':').pop());
+    const err = await startError({ port });
+    expect(hasCode(err, 'USC_ERR_KAFKA_LAUNCHER_PORT_TAKEN')).toBe(true);
+    expect(String((err as Error).message)).toContain(String(port));
+  });
+
+  it('explains a missing Java and a missing Maven', async () => {
+    const noJava = await startError({ javaHome: '/nonexistent/jdk' });
+    expect(hasCode(noJava, 'USC_ERR_KAFKA_LAUNCHER_JAVA_MISSING')).toBe(true);
+    expect((noJava as Error).message).toMatch(/Java 17\+/);
+
+    const emptyCache = await mkdtemp(path.join(os.tmpdir(), 'usc-kafka-cache-'));
+    cleanups.push(() => rm(emptyCache, { recursive: true, force: true }));
+    const noMaven = await startError({ cacheDir: emptyCache, mvn: '/nonexistent/mvn' });
+    expect(hasCode(noMaven, 'USC_ERR_KAFKA_LAUNCHER_MAVEN_MISSING')).toBe(true);
+  });
+
+  it('reports a broker that cannot start with the tail of its log', async () => {
+    const err = await startError({ brokerConfig: { 'num.network.threads': 'not-a-number' } });
+    expect(hasCode(err, 'USC_ERR_KAFKA_LAUNCHER_START_FAILED')).toBe(true);
+    expect((err as Error).message).toContain('num.network.threads');
+  });
+
+  it('stops cleanly and removes an ephemeral data directory', async () => {
+    const broker = await EmbeddedKafka.start({ cacheDir, logger: silentLogger });
+    const pid = broker.pid!;
+    expect(alive(pid)).toBe(true);
+    await broker.stop();
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(broker.dataDir)).toBe(false);
+  });
+
+  it('leaves no orphan JVM when its parent process is SIGKILLed', async () => {
+    const child = spawnInstance('embedded-parent', './embedded-kafka-child.ts', {});
+    cleanups.push(() => child.kill());
+    const started = await child.waitFor((m) => m.event === 'started', 120_000, 'broker start');
+    const { pid, dataDir } = started.data as { pid: number; dataDir: string };
+    expect(alive(pid)).toBe(true);
+    await child.kill();
+    await eventually('the orphaned JVM is stopped', () => !alive(pid));
+    await eventually('the ephemeral data directory is removed', () => !existsSync(dataDir));
+  });
+});
