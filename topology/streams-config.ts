@@ -1,0 +1,28 @@
+/**
+ * Settings of one streams instance (the runtime). Built by the application's config module; the runtime never
+ * reads the environment.
+ */
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+
+export interface StreamsConfig {
+  /** Consumer group id, prefix of internal topics and transactional ids. */
+  readonly applicationId: string;
+  /** Stable id of this instance (state directory lock, logs, owner map). */
+  readonly instanceId: string;
+  /** URL other instances use to reach this instance's API (interactive queries). */
+  readonly advertisedUrl: string;
+  /** Root of local state: `<stateDir>/<applicationId>/<taskId>/<store>`. */
+  readonly stateDir: string;
+  readonly processingGuarantee: ProcessingGuarantee;
+  /** How often tasks commit (transaction per task under exactly_once). Default 100 ms. */
+  readonly commitIntervalMs: number;
+  readonly numStandbyReplicas: number;
+  /** Replication factor for internal topics (-1 = broker default). */
+  readonly replicationFactor: number;
+  /** Records buffered in a task before it commits early (bounds memory and transaction size). */
+  readonly maxUncommittedRecords?: number;
+  /** Consumer session timeout (failure detection of a dead instance). Default 10 s. */
+  readonly sessionTimeoutMs?: number;
+}
+
+export const DEFAULT_COMMIT_INTERVAL_MS = 100;
