@@ -1,0 +1,94 @@
+/**
+ * The interactive-query HTTP server (fastify). Wires auth, parameter validation, per-route latency metrics, the
+ * case routes (local / forwarded / stale / 503) and the operational routes. Errors are `{ error: { code,
+ * message } }`; unexpected failures are logged with the request id and answered without internals.
+ */
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../topology/processor.js';
+import type { CaseStoresView, QueryableStreams, TopologyView } from './api-contracts.js';
+import { sendError } from './api-errors.js';
+import { createApiMetrics } from './api-metrics.js';
+import { bearerMatches, PUBLIC_PATHS } from './auth.js';
+import { registerCaseRoutes } from './case-routes.js';
+import { httpForwarder, type Forwarder } from './forwarder.js';
+import { docsPage, openApiDocument, type ApiSchemas } from './openapi.js';
+import { registerOpsRoutes } from './ops-routes.js';
+
+export interface ApiServerOptions {
+  readonly streams: QueryableStreams;
+  readonly view: CaseStoresView;
+  readonly topology: TopologyView;
+  readonly schemas: ApiSchemas;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly instanceId: string;
+  /** This instance's advertised URL (what the owner map says). */
+  readonly selfUrl: string;
+  readonly apiToken?: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly version: string;
+  readonly forwardTimeoutMs?: number;
+  /** Injected for tests; default: fetch-based. */
+  readonly forwarder?: Forwarder;
+}
+
+export function createApiServer(opts: ApiServerOptions): FastifyInstance {
+  const common = { logger: false, bodyLimit: 256 * 1024, maxParamLength: 256 } as const;
+  const app: FastifyInstance = opts.tls
+    ? (Fastify({
+        ...common,
+        https: { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
+      }) as unknown as FastifyInstance)
+    : Fastify(common);
+  const metrics = createApiMetrics(opts.registry);
+  const forwarder = opts.forwarder ?? httpForwarder(opts.instanceId, opts.forwardTimeoutMs ?? 5_000);
+  const logger = opts.logger.child({ component: 'api' });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!opts.apiToken || PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
+    if (!bearerMatches(req.headers.authorization, opts.apiToken)) {
+      void reply.header('www-authenticate', 'Bearer');
+      return sendError(reply, 'USC_ERR_API_UNAUTHORIZED', 'a valid bearer token is required');
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requestSeconds.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 'USC_ERR_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
+  app.setErrorHandler((err, req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendError(reply, 'USC_ERR_API_BAD_REQUEST', (err as Error).message);
+    }
+    logger.error({ err, reqId: req.id, url: req.url.split('?')[0] }, 'request failed; answered 503');
+    return sendError(reply, 'USC_ERR_API_UNAVAILABLE', 'the request could not be served; retry', 1);
+  });
+
+  registerCaseRoutes(app, {
+    streams: opts.streams,
+    view: opts.view,
+    forwarder,
+    instanceId: opts.instanceId,
+    selfUrl: opts.selfUrl,
+    metrics,
+  });
+  registerOpsRoutes(app, {
+    streams: opts.streams,
+    registry: opts.registry,
+    topology: opts.topology,
+    forwarder,
+    instanceId: opts.instanceId,
+    selfUrl: opts.selfUrl,
+  });
+  const doc = openApiDocument(opts.schemas, opts.version);
+  app.get('/openapi.json', async () => doc);
+  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(docsPage(doc)));
+  return app;
+}
