@@ -1,0 +1,116 @@
+/**
+ * LevelDB backend (classic-level). Layout inside one database: data under the byte prefix `d`, the changelog
+ * checkpoint under `m:checkpoint`, so a data write and its checkpoint share one atomic batch. The checkpoint is
+ * also mirrored to a small `checkpoint` file beside the database after each batch, for synchronous readers (the
+ * assignor reports per-task offset sums from it); the database copy is the authoritative one.
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { TaskCorruptedError, UscError } from '../../common/errors.js';
+import { prefixEnd, type Backend, type BatchOp, type KeyRange } from './backend.js';
+
+const DATA = Buffer.from('d');
+const DATA_END = prefixEnd(DATA)!;
+const CHECKPOINT_KEY = Buffer.from('m:checkpoint');
+export const CHECKPOINT_FILE = 'checkpoint';
+
+const dataKey = (key: Buffer) => Buffer.concat([DATA, key]);
+
+export class LevelDbBackend implements Backend {
+  private db: ClassicLevel<Buffer, Buffer> | undefined;
+
+  /** `dir` holds the database (`dir/db`) and the checkpoint mirror (`dir/checkpoint`). */
+  constructor(private readonly dir: string) {}
+
+  private get open_(): ClassicLevel<Buffer, Buffer> {
+    if (!this.db) throw new UscError('USC_ERR_STORE_NOT_OPEN', `LevelDB store at ${this.dir} is not open`);
+    return this.db;
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const db = new ClassicLevel<Buffer, Buffer>(path.join(this.dir, 'db'), {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    try {
+      await db.open();
+      // A readable checkpoint proves the database opens beyond its manifest.
+      await db.get(CHECKPOINT_KEY);
+    } catch (err) {
+      await db.close().catch(() => {});
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new UscError(
+          'USC_ERR_STATE_DIR_LOCKED',
+          `LevelDB store ${this.dir} is in use by another process`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw new TaskCorruptedError(`LevelDB store ${this.dir} cannot be opened`, { cause: err });
+    }
+    this.db = db;
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    const v = await this.open_.get(dataKey(key));
+    return v ?? undefined;
+  }
+
+  async *entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]> {
+    const it = this.open_.iterator({
+      gte: range.gte ? dataKey(range.gte) : DATA,
+      lt: range.lt ? dataKey(range.lt) : DATA_END,
+    });
+    try {
+      for await (const [k, v] of it) yield [k.subarray(DATA.length), v] as const;
+    } finally {
+      await it.close();
+    }
+  }
+
+  async write(ops: readonly BatchOp[], checkpoint: string | undefined): Promise<void> {
+    const batch = this.open_.batch();
+    for (const op of ops) {
+      if (op.value === null) batch.del(dataKey(op.key));
+      else batch.put(dataKey(op.key), op.value);
+    }
+    if (checkpoint !== undefined) batch.put(CHECKPOINT_KEY, Buffer.from(checkpoint));
+    await batch.write();
+    if (checkpoint !== undefined) writeFileSync(path.join(this.dir, CHECKPOINT_FILE), checkpoint);
+  }
+
+  async checkpoint(): Promise<string | undefined> {
+    const v = await this.open_.get(CHECKPOINT_KEY);
+    return v === undefined ? undefined : v.toString();
+  }
+
+  /** Estimate from LevelDB's approximate size of the data range and the mean size of a sample of entries. */
+  async approximateCount(): Promise<number> {
+    const db = this.open_;
+    let sampled = 0;
+    let bytes = 0;
+    for await (const [k, v] of db.iterator({ gte: DATA, lt: DATA_END, limit: 64 })) {
+      sampled++;
+      bytes += k.length + v.length;
+    }
+    if (sampled < 64) return sampled;
+    const size = await db.approximateSize(DATA, DATA_END);
+    return Math.max(sampled, Math.round(size / (bytes / sampled)));
+  }
+
+  async wipe(): Promise<void> {
+    await this.open_.clear();
+    await rm(path.join(this.dir, CHECKPOINT_FILE), { force: true });
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = undefined;
+    await db?.close();
+  }
+}

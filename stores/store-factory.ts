@@ -1,0 +1,166 @@
+/**
+ * Declares stores (for a topology) and builds the runtime's {@link TaskStore} for one task:
+ *
+ *   MeteredStore (serdes, metrics) -> BufferedStore (write buffer, caching, change-logging) -> Backend
+ *
+ * The backend is LevelDB under `<stateDir>/<applicationId>/<taskId>/<store>` for persistent stores, or memory.
+ */
+import path from 'node:path';
+import { UscError } from '../common/errors.js';
+import type { Logger } from '../topology/processor.js';
+import { msgpackSerde, stringSerde, type Serde } from '../topology/serde.js';
+import { taskIdToString, type TaskId } from '../topology/task-id.js';
+import { changelogTopicName } from '../topology/topology.js';
+import type {
+  ChangelogRecord,
+  KeyValueStore,
+  RestoreRecord,
+  StoreDefinition,
+  StoreMetrics,
+  TaskStore,
+} from './contracts.js';
+import type { Backend } from './internal/backend.js';
+import { BufferedStore } from './internal/buffered-store.js';
+import { LevelDbBackend } from './internal/leveldb-backend.js';
+import { MemoryBackend } from './internal/memory-backend.js';
+import { MeteredStore } from './internal/metered-store.js';
+
+export interface KeyValueStoreOptions<K, V> {
+  /** LevelDB on disk (default) or memory. */
+  readonly persistent?: boolean;
+  /** Changelog-backed (default true). */
+  readonly logging?: boolean;
+  /** Collapse repeated writes of a key within a commit (default true). */
+  readonly caching?: boolean;
+  readonly keySerde?: Serde<K>;
+  readonly valueSerde?: Serde<V>;
+  readonly changelogConfig?: Readonly<Record<string, string>>;
+}
+
+const STORE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Declares a key-value store (string keys and msgpack values unless serdes are given). */
+export function keyValueStore<K = string, V = unknown>(
+  name: string,
+  opts: KeyValueStoreOptions<K, V> = {},
+): StoreDefinition<K, V> {
+  if (!STORE_NAME.test(name)) {
+    throw new UscError(
+      'USC_ERR_TOPOLOGY_INVALID',
+      `store name ${JSON.stringify(name)} must match ${STORE_NAME}`,
+    );
+  }
+  return {
+    name,
+    type: 'key-value',
+    persistent: opts.persistent ?? true,
+    logging: opts.logging ?? true,
+    caching: opts.caching ?? true,
+    keySerde: opts.keySerde,
+    valueSerde: opts.valueSerde,
+    changelogConfig: opts.changelogConfig,
+  };
+}
+
+export interface TaskStoreContext {
+  readonly applicationId: string;
+  readonly taskId: TaskId;
+  readonly stateDir: string;
+  readonly metrics: StoreMetrics;
+  readonly logger: Logger;
+  /** Use memory even for persistent stores (the TopologyTestDriver). */
+  readonly forceInMemory?: boolean;
+}
+
+/** Directory of one store of one task. */
+export function storeDirectory(
+  stateDir: string,
+  applicationId: string,
+  taskId: string,
+  store: string,
+): string {
+  return path.join(stateDir, applicationId, taskId, store);
+}
+
+class LayeredTaskStore implements TaskStore {
+  readonly store: KeyValueStore<unknown, unknown>;
+  readonly changelog: { readonly topic: string; readonly partition: number } | undefined;
+  private readonly buffered: BufferedStore;
+  private opened = false;
+
+  constructor(
+    readonly definition: StoreDefinition,
+    private readonly backend: Backend,
+    ctx: TaskStoreContext,
+  ) {
+    this.buffered = new BufferedStore(backend, { logging: definition.logging, caching: definition.caching });
+    this.changelog = definition.logging
+      ? { topic: changelogTopicName(ctx.applicationId, definition.name), partition: ctx.taskId.partition }
+      : undefined;
+    this.store = new MeteredStore(
+      definition.name,
+      () => this.ensureOpen(),
+      (definition.keySerde ?? stringSerde) as Serde<unknown>,
+      (definition.valueSerde ?? msgpackSerde()) as Serde<unknown>,
+      ctx.metrics,
+    );
+  }
+
+  private ensureOpen(): BufferedStore {
+    if (!this.opened) {
+      throw new UscError(
+        'USC_ERR_STORE_NOT_OPEN',
+        `store ${this.definition.name} used before open or after close`,
+      );
+    }
+    return this.buffered;
+  }
+
+  async open(): Promise<void> {
+    await this.backend.open();
+    this.opened = true;
+  }
+
+  checkpoint(): Promise<string | undefined> {
+    return this.backend.checkpoint();
+  }
+
+  async prepareCommit(): Promise<readonly ChangelogRecord[]> {
+    return this.ensureOpen().changelogRecords();
+  }
+
+  async completeCommit(nextChangelogOffset: string | undefined): Promise<void> {
+    await this.ensureOpen().commit(nextChangelogOffset);
+  }
+
+  abortCommit(): void {
+    this.buffered.abort();
+  }
+
+  async restoreBatch(records: readonly RestoreRecord[]): Promise<void> {
+    await this.ensureOpen().restore(records);
+  }
+
+  async wipe(): Promise<void> {
+    this.buffered.abort();
+    await this.backend.wipe();
+  }
+
+  async close(): Promise<void> {
+    if (!this.opened) return;
+    this.opened = false;
+    this.buffered.abort();
+    await this.backend.close();
+  }
+}
+
+/** Builds (does not open) the task store for `definition`. */
+export function createTaskStore(definition: StoreDefinition, ctx: TaskStoreContext): TaskStore {
+  const backend =
+    definition.persistent && !ctx.forceInMemory
+      ? new LevelDbBackend(
+          storeDirectory(ctx.stateDir, ctx.applicationId, taskIdToString(ctx.taskId), definition.name),
+        )
+      : new MemoryBackend();
+  return new LayeredTaskStore(definition, backend, ctx);
+}
