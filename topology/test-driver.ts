@@ -1,0 +1,411 @@
+/**
+ * TopologyTestDriver: runs any topology in memory, through the same task engine and store layers as the Kafka
+ * runtime, so processors are tested without a broker (in the spirit of Kafka Streams' TopologyTestDriver).
+ *
+ * - Every topic (input, repartition, changelog, output) is an in-memory log per partition.
+ * - Each (subtopology, partition) is a task with in-memory stores and the real commit protocol: outputs and
+ *   changelog records become visible when the task commits, together with its input positions.
+ * - `autoCommit` (default) processes a piped record through every subtopology and commits, so outputs are
+ *   readable right away. With `autoCommit: false`, call `commit()`; `simulateCrashAndRestore()` then shows what a
+ *   crash does: uncommitted work is lost, stores are rebuilt from their changelogs, and inputs after the last
+ *   commit are processed again (exactly-once: nothing is lost or applied twice).
+ */
+import { UscError } from '../common/errors.js';
+import { silentLogger } from '../common/logger.js';
+import { partitionForKey } from '../kafka/partitioner.js';
+import {
+  noopStoreMetrics,
+  type KeyValue,
+  type ReadOnlyKeyValueStore,
+  type TaskStore,
+} from '../stores/contracts.js';
+import { createTaskStore } from '../stores/store-factory.js';
+import { createTaskEngine } from './internal/index.js';
+import { resolvePartitionCounts } from './partitions.js';
+import type { Logger } from './processor.js';
+import type { Headers } from './record.js';
+import type { Serde } from './serde.js';
+import type { OutgoingRecord, TaskEngine } from './task-engine.js';
+import { taskIdToString, type TaskId } from './task-id.js';
+import { internalTopicName, type Topology } from './topology.js';
+
+export interface TestDriverOptions {
+  readonly applicationId?: string;
+  /** Partition count of external topics: one number for all, or per topic (default 1). */
+  readonly partitions?: number | Readonly<Record<string, number>>;
+  /** Initial mock wall-clock time (epoch ms). Default 0. */
+  readonly initialWallClockMs?: number;
+  /** Commit after every piped record (default true). */
+  readonly autoCommit?: boolean;
+  readonly logger?: Logger;
+}
+
+/** A record as the driver read it back from a topic. */
+export interface TestRecord<K, V> {
+  readonly key: K;
+  readonly value: V;
+  readonly timestamp: number;
+  readonly headers: Headers;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+interface Logged {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+  readonly seq: number;
+}
+
+interface DriverTask {
+  readonly id: TaskId;
+  readonly idString: string;
+  readonly sources: readonly string[];
+  stores: Map<string, TaskStore>;
+  engine: TaskEngine;
+  pending: OutgoingRecord[];
+  /** Next index to process per source topic. */
+  readonly positions: Map<string, number>;
+  readonly committed: Map<string, number>;
+  dirty: boolean;
+}
+
+export interface TestInputTopic<K, V> {
+  pipeInput(key: K, value: V, timestamp?: number, headers?: Headers): Promise<void>;
+  pipeRecords(records: readonly { key: K; value: V; timestamp?: number; headers?: Headers }[]): Promise<void>;
+}
+
+export interface TestOutputTopic<K, V> {
+  readRecord(): TestRecord<K, V> | undefined;
+  readRecordsToList(): TestRecord<K, V>[];
+  readValuesToList(): V[];
+  /** Latest value per key (a table view of the topic). */
+  readKeyValuesToMap(): Map<K, V>;
+  isEmpty(): boolean;
+  queueSize(): number;
+}
+
+export class TopologyTestDriver {
+  readonly applicationId: string;
+  private readonly counts: Map<string, number>;
+  private readonly logs = new Map<string, Logged[][]>();
+  private readonly tasks: DriverTask[] = [];
+  private readonly logger: Logger;
+  private wallClock: number;
+  private seq = 0;
+  private started: Promise<void> | undefined;
+  private readonly autoCommit: boolean;
+
+  constructor(
+    readonly topology: Topology,
+    options: TestDriverOptions = {},
+  ) {
+    this.applicationId = options.applicationId ?? 'test-app';
+    this.wallClock = options.initialWallClockMs ?? 0;
+    this.autoCommit = options.autoCommit ?? true;
+    this.logger = options.logger ?? silentLogger;
+    const p = options.partitions ?? 1;
+    this.counts = resolvePartitionCounts(topology, this.applicationId, (t) =>
+      t.startsWith(`${this.applicationId}-`) ? undefined : typeof p === 'number' ? p : (p[t] ?? 1),
+    );
+  }
+
+  private resolve = (logical: string, internal: boolean): string =>
+    internal ? internalTopicName(this.applicationId, logical) : logical;
+
+  private partitionsFor = (topic: string): number => {
+    const n = this.counts.get(topic);
+    if (n === undefined) throw new UscError('USC_ERR_TOPOLOGY_INVALID', `unknown topic ${topic}`);
+    return n;
+  };
+
+  private log(topic: string): Logged[][] {
+    let log = this.logs.get(topic);
+    if (!log) {
+      log = Array.from({ length: this.counts.get(topic) ?? 1 }, () => []);
+      this.logs.set(topic, log);
+    }
+    return log;
+  }
+
+  private start(): Promise<void> {
+    this.started ??= (async () => {
+      for (const sub of this.topology.subtopologies) {
+        const sources = sub.sourceTopics.map((t) => this.resolve(t, this.topology.internalTopics.has(t)));
+        const n = this.partitionsFor(sources[0]!);
+        for (let partition = 0; partition < n; partition++) {
+          const id = { subtopology: sub.id, partition };
+          const task: DriverTask = {
+            id,
+            idString: taskIdToString(id),
+            sources,
+            stores: new Map(),
+            engine: undefined as unknown as TaskEngine,
+            pending: [],
+            positions: new Map(sources.map((s) => [s, 0])),
+            committed: new Map(sources.map((s) => [s, 0])),
+            dirty: false,
+          };
+          await this.openTask(task);
+          this.tasks.push(task);
+        }
+      }
+    })();
+    return this.started;
+  }
+
+  private async openTask(task: DriverTask): Promise<void> {
+    const sub = this.topology.subtopologies[task.id.subtopology]!;
+    task.stores = new Map();
+    for (const name of sub.stores) {
+      const store = createTaskStore(this.topology.stores.get(name)!, {
+        applicationId: this.applicationId,
+        taskId: task.id,
+        stateDir: '',
+        metrics: noopStoreMetrics,
+        logger: this.logger,
+        forceInMemory: true,
+      });
+      await store.open();
+      if (store.changelog) {
+        const records = this.log(store.changelog.topic)[store.changelog.partition] ?? [];
+        const restore = records
+          .map((r, offset) => ({ key: r.key, value: r.value, offset: String(offset) }))
+          .filter((r): r is { key: Buffer; value: Buffer | null; offset: string } => r.key !== null);
+        await store.restoreBatch(restore);
+      }
+      task.stores.set(name, store);
+    }
+    task.engine = createTaskEngine({
+      applicationId: this.applicationId,
+      taskId: task.id,
+      topology: this.topology,
+      subtopology: sub,
+      stores: new Map([...task.stores].map(([n, s]) => [n, s.store] as const)),
+      collector: { send: (r) => task.pending.push(r) },
+      partitionsFor: this.partitionsFor,
+      resolveTopic: this.resolve,
+      clock: () => this.wallClock,
+      logger: this.logger.child({ taskId: task.idString }),
+    });
+    await task.engine.init();
+  }
+
+  createInputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
+    const pipe = async (key: K, value: V, timestamp?: number, headers: Headers = {}) => {
+      await this.start();
+      const keyBytes = keySerde.serialize(key);
+      const n = this.partitionsFor(topic);
+      const partition = keyBytes === null ? 0 : partitionForKey(keyBytes, n);
+      this.append(topic, partition, {
+        key: keyBytes,
+        value: valueSerde.serialize(value),
+        timestamp: timestamp ?? this.wallClock,
+        headers,
+      });
+      await this.runUntilQuiet();
+    };
+    return {
+      pipeInput: pipe,
+      pipeRecords: async (records) => {
+        for (const r of records) await pipe(r.key, r.value, r.timestamp, r.headers);
+      },
+    };
+  }
+
+  createOutputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestOutputTopic<K, V> {
+    let read = 0;
+    const all = (): TestRecord<K, V>[] =>
+      (this.logs.get(topic) ?? [])
+        .flatMap((records, partition) => records.map((r, offset) => ({ r, partition, offset })))
+        .sort((a, b) => a.r.seq - b.r.seq)
+        .map(({ r, partition, offset }) => ({
+          key: keySerde.deserialize(r.key),
+          value: valueSerde.deserialize(r.value),
+          timestamp: r.timestamp,
+          headers: r.headers,
+          partition,
+          offset,
+        }));
+    const unread = () => all().slice(read);
+    return {
+      readRecord: () => {
+        const next = unread()[0];
+        if (next) read++;
+        return next;
+      },
+      readRecordsToList: () => {
+        const list = unread();
+        read += list.length;
+        return list;
+      },
+      readValuesToList: () => {
+        const list = unread();
+        read += list.length;
+        return list.map((r) => r.value);
+      },
+      readKeyValuesToMap: () => {
+        const map = new Map<K, V>();
+        const list = unread();
+        read += list.length;
+        for (const r of list) map.set(r.key, r.value);
+        return map;
+      },
+      isEmpty: () => unread().length === 0,
+      queueSize: () => unread().length,
+    };
+  }
+
+  /** A store across all partitions (reads see uncommitted writes, as processors do). */
+  getKeyValueStore<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
+    if (!this.topology.stores.has(name)) throw new UscError('USC_ERR_STORE_UNKNOWN', `no store ${name}`);
+    const stores = async () => {
+      await this.start();
+      return this.tasks.flatMap((t) => {
+        const s = t.stores.get(name);
+        return s ? [s.store as unknown as ReadOnlyKeyValueStore<K, V>] : [];
+      });
+    };
+    const merged = async function* (pick: (s: ReadOnlyKeyValueStore<K, V>) => AsyncIterable<KeyValue<K, V>>) {
+      const entries: KeyValue<K, V>[] = [];
+      for (const s of await stores()) for await (const e of pick(s)) entries.push(e);
+      entries.sort((a, b) => (String(a.key) < String(b.key) ? -1 : String(a.key) > String(b.key) ? 1 : 0));
+      yield* entries;
+    };
+    return {
+      get: async (key) => {
+        for (const s of await stores()) {
+          const v = await s.get(key);
+          if (v !== undefined) return v;
+        }
+        return undefined;
+      },
+      range: (from, to) => merged((s) => s.range(from, to)),
+      prefixScan: (prefix) => merged((s) => s.prefixScan(prefix)),
+      approximateNumEntries: async () => {
+        let n = 0;
+        for (const s of await stores()) n += await s.approximateNumEntries();
+        return n;
+      },
+    };
+  }
+
+  /** Moves the mock wall clock and fires wall-clock punctuations that became due. */
+  async advanceWallClockTime(ms: number): Promise<void> {
+    await this.start();
+    this.wallClock += ms;
+    for (const task of this.tasks)
+      if (await task.engine.punctuateWallClock(this.wallClock)) task.dirty = true;
+    if (this.autoCommit) await this.commit();
+    await this.runUntilQuiet();
+  }
+
+  get wallClockMs(): number {
+    return this.wallClock;
+  }
+
+  /**
+   * Commits every task: outputs and changelog records become visible, input positions are committed. Records
+   * that became visible in repartition topics are then processed by their tasks (and committed by the next
+   * commit, unless autoCommit).
+   */
+  async commit(): Promise<void> {
+    await this.start();
+    for (const task of this.tasks) await this.commitTask(task);
+    await this.runUntilQuiet();
+  }
+
+  private async commitTask(task: DriverTask): Promise<void> {
+    if (!task.dirty && task.pending.length === 0) return;
+    const outputs = task.pending;
+    task.pending = [];
+    const written = new Map<TaskStore, number | undefined>();
+    for (const store of task.stores.values()) {
+      const changes = await store.prepareCommit();
+      let next: number | undefined;
+      if (store.changelog) {
+        for (const c of changes) {
+          next =
+            this.append(store.changelog.topic, store.changelog.partition, {
+              key: c.key,
+              value: c.value,
+              timestamp: this.wallClock,
+              headers: {},
+            }) + 1;
+        }
+      }
+      written.set(store, next);
+    }
+    for (const o of outputs) this.append(o.topic, o.partition, o);
+    for (const [store, next] of written)
+      await store.completeCommit(next === undefined ? undefined : String(next));
+    for (const [topic, pos] of task.positions) task.committed.set(topic, pos);
+    task.dirty = false;
+  }
+
+  /**
+   * A crash of one task (or all): uncommitted outputs and store writes are lost, stores are rebuilt from their
+   * changelogs, processors are re-initialised, and inputs after the last commit are processed again.
+   */
+  async simulateCrashAndRestore(taskId?: string): Promise<void> {
+    await this.start();
+    for (const task of this.tasks) {
+      if (taskId !== undefined && task.idString !== taskId) continue;
+      task.pending = [];
+      for (const store of task.stores.values()) await store.close();
+      await task.engine.close();
+      for (const [topic, pos] of task.committed) task.positions.set(topic, pos);
+      task.dirty = false;
+      await this.openTask(task);
+    }
+    await this.runUntilQuiet();
+  }
+
+  async close(): Promise<void> {
+    if (!this.started) return;
+    await this.started;
+    for (const task of this.tasks) {
+      await task.engine.close();
+      for (const store of task.stores.values()) await store.close();
+    }
+  }
+
+  private append(topic: string, partition: number, r: Omit<Logged, 'seq'>): number {
+    const log = this.log(topic);
+    const part = log[partition];
+    if (!part) throw new UscError('USC_ERR_TOPOLOGY_INVALID', `topic ${topic} has no partition ${partition}`);
+    part.push({ ...r, seq: this.seq++ });
+    return part.length - 1;
+  }
+
+  /** Processes every unprocessed record of every task (and what that produces), committing if autoCommit. */
+  private async runUntilQuiet(): Promise<void> {
+    for (let progressed = true; progressed;) {
+      progressed = false;
+      for (const task of this.tasks) {
+        for (const topic of task.sources) {
+          const records = this.logs.get(topic)?.[task.id.partition] ?? [];
+          let pos = task.positions.get(topic) ?? 0;
+          while (pos < records.length) {
+            const r = records[pos]!;
+            await task.engine.process({
+              topic,
+              partition: task.id.partition,
+              offset: String(pos),
+              key: r.key,
+              value: r.value,
+              timestamp: r.timestamp,
+              headers: r.headers,
+            });
+            pos++;
+            task.positions.set(topic, pos);
+            task.dirty = true;
+            progressed = true;
+          }
+        }
+        if (this.autoCommit) await this.commitTask(task);
+      }
+    }
+  }
+}
