@@ -159,8 +159,11 @@ export class TaskEngineImpl implements TaskEngine {
   }
 
   private contextFor(node: ProcessorNode): ProcessorContext {
-    const engine = this;
     const { options } = this;
+    const deliver = (name: string, record: StreamRecord<unknown, unknown>) => this.deliver(name, record);
+    const punctuations = this.punctuations;
+    const streamTime = () => this.streamTimeValue;
+    const current = () => this.current;
     const logger: Logger = options.logger.child({ processor: node.name });
     return {
       applicationId: options.applicationId,
@@ -171,9 +174,9 @@ export class TaskEngineImpl implements TaskEngine {
           if (!node.children.includes(childName)) {
             throw new UscError('USC_ERR_TOPOLOGY_INVALID', `${node.name} has no child ${childName}`);
           }
-          return engine.deliver(childName, record);
+          return deliver(childName, record);
         }
-        for (const child of node.children) await engine.deliver(child, record);
+        for (const child of node.children) await deliver(child, record);
       },
       getStateStore<K, V>(name: string): KeyValueStore<K, V> {
         const store = node.stores.includes(name) ? options.stores.get(name) : undefined;
@@ -186,11 +189,11 @@ export class TaskEngineImpl implements TaskEngine {
         return store as KeyValueStore<K, V>;
       },
       schedule(intervalMs: number, type: PunctuationType, callback: Punctuator): Cancellable {
-        return engine.punctuations.schedule(node.name, intervalMs, type, callback, options.clock());
+        return punctuations.schedule(node.name, intervalMs, type, callback, options.clock());
       },
-      currentStreamTimeMs: () => engine.streamTimeValue,
+      currentStreamTimeMs: streamTime,
       currentSystemTimeMs: () => options.clock(),
-      recordMetadata: () => engine.current,
+      recordMetadata: current,
       requestCommit: () => options.onCommitRequested?.(),
     };
   }
