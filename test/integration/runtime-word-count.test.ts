@@ -1,0 +1,250 @@
+/**
+ * The streams runtime on the real broker, with instances as child processes: exactly-once through SIGKILL,
+ * restore of only the changelog tail, scale out / in with standbys and an owner map every instance agrees on.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describeTopicConfig, openAdmin, partitionCounts } from '../../kafka/index.js';
+import { spawnInstance, type InstanceHandle } from '../support/instance-harness.js';
+import {
+  TopicCollector,
+  createTopics,
+  produce,
+  testKafka,
+  uniqueName,
+  type CollectedRecord,
+} from '../support/kafka-test-utils.js';
+
+const kafka = testKafka('runtime-test');
+const VOCABULARY = Array.from({ length: 24 }, (_, i) => `w${i.toString(36)}x`);
+const running: InstanceHandle[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((i) => i.kill()));
+});
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+function sentences(count: number, seed: number): string[] {
+  let x = seed;
+  const next = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + (next() % 6) }, () => VOCABULARY[next() % VOCABULARY.length]).join(' '),
+  );
+}
+
+function expectedCounts(all: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of all) for (const w of s.split(' ')) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+function countsMatch(records: CollectedRecord[], expected: Map<string, number>): boolean {
+  const latest = new Map<string, string | null>();
+  for (const r of records) if (r.key !== null) latest.set(r.key, r.value);
+  if (latest.size !== expected.size) return false;
+  for (const [w, n] of expected) if (latest.get(w) !== String(n)) return false;
+  return true;
+}
+
+async function setup(partitions = 3) {
+  const app = uniqueName('wc');
+  const input = `${app}-in`;
+  const output = `${app}-out`;
+  await createTopics(kafka, [
+    { topic: input, partitions },
+    { topic: output, partitions },
+  ]);
+  const collector = await new TopicCollector(kafka, [output]).start();
+  return { app, input, output, collector };
+}
+
+async function stateDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'usc-state-'));
+  dirs.push(d);
+  return d;
+}
+
+function start(
+  name: string,
+  env: {
+    app: string;
+    input: string;
+    output: string;
+    stateDir: string;
+    standbys?: number;
+    guarantee?: string;
+  },
+): InstanceHandle {
+  const handle = spawnInstance(name, './streams-child.ts', {
+    APPLICATION_ID: env.app,
+    INSTANCE_ID: name,
+    INPUT_TOPIC: env.input,
+    OUTPUT_TOPIC: env.output,
+    STATE_DIR: env.stateDir,
+    NUM_STANDBY_REPLICAS: String(env.standbys ?? 0),
+    PROCESSING_GUARANTEE: env.guarantee ?? 'exactly_once',
+    COMMIT_INTERVAL_MS: '50',
+  });
+  running.push(handle);
+  return handle;
+}
+
+const produceSentences = (topic: string, list: string[]) =>
+  produce(
+    kafka,
+    topic,
+    list.map((s, i) => ({ key: `k${i % 17}`, value: s })),
+  );
+
+describe('streams runtime on a real broker', () => {
+  it('counts exactly once across SIGKILL and restart (every word emits exactly 1..N)', async () => {
+    const { app, input, output, collector } = await setup();
+    const dir = await stateDir();
+    const first = sentences(400, 7);
+    const second = sentences(400, 11);
+    let a = start('a', { app, input, output, stateDir: dir });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'ready');
+    await produceSentences(input, first);
+    await collector.waitUntil((r) => r.length >= 200, 60_000, 'some committed output');
+    await a.kill();
+    running.splice(running.indexOf(a), 1);
+
+    a = start('a', { app, input, output, stateDir: dir });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'ready after restart');
+    await produceSentences(input, second);
+    const expected = expectedCounts([...first, ...second]);
+    await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
+
+    const seen = new Map<string, number[]>();
+    for (const r of collector.records) {
+      const list = seen.get(r.key!) ?? [];
+      list.push(Number(r.value));
+      seen.set(r.key!, list);
+    }
+    for (const [word, n] of expected) {
+      expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
+
+    const admin = await openAdmin(kafka);
+    try {
+      const counts = await partitionCounts(admin, [`${app}-words-repartition`, `${app}-counts-changelog`]);
+      expect(counts.get(`${app}-words-repartition`)).toBe(3);
+      expect(counts.get(`${app}-counts-changelog`)).toBe(3);
+      expect(
+        (await describeTopicConfig(admin, `${app}-counts-changelog`, ['cleanup.policy']))['cleanup.policy'],
+      ).toBe('compact');
+    } finally {
+      await admin.disconnect();
+    }
+    await collector.stop();
+  });
+
+  it('restores only the changelog tail after the stored checkpoint', async () => {
+    const { app, input, output, collector } = await setup();
+    const dirA = await stateDir();
+    const dirB = await stateDir();
+    const first = sentences(200, 3);
+    const second = sentences(200, 5);
+
+    let a = start('a', { app, input, output, stateDir: dirA });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'a ready');
+    // The instance created its changelog topic on start; collect it from the beginning.
+    const changelog = await new TopicCollector(kafka, [`${app}-counts-changelog`]).start();
+    await produceSentences(input, first);
+    await collector.waitUntil(
+      (r) => countsMatch(r, expectedCounts(first)),
+      60_000,
+      'counts of the first half',
+    );
+    await a.close();
+    running.splice(running.indexOf(a), 1);
+
+    const b = start('b', { app, input, output, stateDir: dirB });
+    await b.waitFor((m) => m.event === 'ready', 120_000, 'b ready');
+    const restoredByB = await b.request<number>('restored');
+    await produceSentences(input, second);
+    await collector.waitUntil(
+      (r) => countsMatch(r, expectedCounts([...first, ...second])),
+      60_000,
+      'counts of both halves',
+    );
+    await b.close();
+    running.splice(running.indexOf(b), 1);
+
+    a = start('a', { app, input, output, stateDir: dirA });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'a ready again');
+    const restoredByA = await a.request<number>('restored');
+    const total = changelog.records.length;
+    expect(restoredByB).toBeGreaterThan(0);
+    expect(restoredByA).toBe(total - restoredByB);
+    expect(restoredByA).toBeLessThan(total);
+    await changelog.stop();
+    await collector.stop();
+  });
+
+  it('spreads tasks over 2 then 3 instances with standbys, agrees on owners, and survives losing one', async () => {
+    const { app, input, output, collector } = await setup();
+    const all: string[] = [];
+    const batch = async (seed: number) => {
+      const list = sentences(150, seed);
+      all.push(...list);
+      await produceSentences(input, list);
+      await collector.waitUntil(
+        (r) => countsMatch(r, expectedCounts(all)),
+        90_000,
+        `counts after batch ${seed}`,
+      );
+    };
+    type Host = { instanceId: string; active: string[]; standby: string[] };
+    const agree = async (instances: InstanceHandle[]) => {
+      const maps: Host[][] = [];
+      for (const i of instances) {
+        maps.push(
+          await i.until<Host[]>(
+            'hosts',
+            (h) => h.length === instances.length && h.flatMap((x) => x.active).length === 6,
+            120_000,
+          ),
+        );
+      }
+      for (const i of instances) await i.until<{ ready: boolean }>('tasks', (t) => t.ready, 120_000);
+      const norm = (h: Host[]) =>
+        JSON.stringify(
+          [...h]
+            .map((x) => ({ i: x.instanceId, a: [...x.active].sort(), s: [...x.standby].sort() }))
+            .sort((p, q) => p.i.localeCompare(q.i)),
+        );
+      const fresh = await Promise.all(instances.map((i) => i.request<Host[]>('hosts')));
+      for (const m of fresh) expect(norm(m)).toBe(norm(fresh[0]!));
+      return fresh[0]!;
+    };
+
+    const standbys = 1;
+    const a = start('a', { app, input, output, stateDir: await stateDir(), standbys });
+    const b = start('b', { app, input, output, stateDir: await stateDir(), standbys });
+    let hosts = await agree([a, b]);
+    for (const h of hosts) {
+      expect(h.active.length).toBe(3);
+      for (const t of h.standby) expect(h.active).not.toContain(t);
+    }
+    expect(hosts.flatMap((h) => h.standby).sort()).toEqual(hosts.flatMap((h) => h.active).sort());
+    await batch(21);
+
+    const c = start('c', { app, input, output, stateDir: await stateDir(), standbys });
+    hosts = await agree([a, b, c]);
+    for (const h of hosts) expect(h.active.length).toBe(2);
+    await batch(22);
+
+    await b.close();
+    running.splice(running.indexOf(b), 1);
+    hosts = await agree([a, c]);
+    expect(hosts.flatMap((h) => h.active).sort()).toEqual(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2']);
+    await batch(23);
+    await collector.stop();
+  });
+});

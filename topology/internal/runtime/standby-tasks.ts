@@ -1,0 +1,171 @@
+/**
+ * Standby replicas: for each standby task, this instance keeps the task's persistent stores open and follows their
+ * changelog partitions (read_committed) with one partition reader, so that a failover promotes a warm copy and
+ * only the tail is restored. Standby stores are readable (stale) for interactive queries that allow it.
+ */
+import { PartitionReader, topicPartitionKey, type KafkaClient } from '../../../kafka/index.js';
+import type { TaskStore } from '../../../stores/contracts.js';
+import type { Logger } from '../../processor.js';
+import type { StreamsMetrics } from './streams-metrics.js';
+
+export interface StandbyTask {
+  readonly id: string;
+  readonly stores: ReadonlyMap<string, TaskStore>;
+}
+
+interface Followed {
+  readonly task: string;
+  readonly store: TaskStore;
+  position: bigint;
+  end: bigint;
+}
+
+export class StandbyTasks {
+  private readonly tasks = new Map<string, StandbyTask>();
+  private readonly followed = new Map<string, Followed>();
+  private reader: PartitionReader | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly kafka: KafkaClient,
+    private readonly groupPrefix: string,
+    private readonly logger: Logger,
+    private readonly metrics: StreamsMetrics,
+  ) {}
+
+  get ids(): string[] {
+    return [...this.tasks.keys()];
+  }
+
+  get(taskId: string): StandbyTask | undefined {
+    return this.tasks.get(taskId);
+  }
+
+  /** Records this standby is behind its changelog end (as of the last fetch), summed over its stores. */
+  lag(taskId: string): number {
+    let lag = 0n;
+    for (const f of this.followed.values())
+      if (f.task === taskId && f.end > f.position) lag += f.end - f.position;
+    return Number(lag);
+  }
+
+  /**
+   * Makes the set of standby tasks equal to `wanted`: closes the others, opens new ones with `open` (which
+   * returns the task's opened stores), and restarts the reader if the set changed.
+   */
+  async update(
+    wanted: ReadonlySet<string>,
+    open: (taskId: string) => Promise<ReadonlyMap<string, TaskStore>>,
+  ): Promise<void> {
+    const removed = [...this.tasks.keys()].filter((id) => !wanted.has(id));
+    const added = [...wanted].filter((id) => !this.tasks.has(id));
+    if (removed.length === 0 && added.length === 0) return;
+    await this.stopReader();
+    for (const id of removed) await this.closeTask(id);
+    for (const id of added) {
+      try {
+        this.tasks.set(id, { id, stores: await open(id) });
+      } catch (err) {
+        this.logger.warn(
+          { err, taskId: id },
+          'could not open standby task; it will be retried at the next rebalance',
+        );
+      }
+    }
+    this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
+    await this.startReader();
+  }
+
+  /** Closes one standby task (e.g. before it is promoted to active on this instance). */
+  async release(taskId: string): Promise<void> {
+    if (!this.tasks.has(taskId)) return;
+    await this.stopReader();
+    await this.closeTask(taskId);
+    this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
+    await this.startReader();
+  }
+
+  async closeAll(): Promise<void> {
+    await this.stopReader();
+    for (const id of [...this.tasks.keys()]) await this.closeTask(id);
+    this.metrics.tasks.set({ kind: 'standby' }, 0);
+  }
+
+  private async closeTask(id: string): Promise<void> {
+    const task = this.tasks.get(id);
+    this.tasks.delete(id);
+    if (!task) return;
+    for (const store of task.stores.values()) await store.close().catch(() => {});
+  }
+
+  private async stopReader(): Promise<void> {
+    this.generation++;
+    const reader = this.reader;
+    this.reader = undefined;
+    this.followed.clear();
+    await reader?.stop();
+  }
+
+  private async startReader(): Promise<void> {
+    const generation = this.generation;
+    const starts: { topic: string; partition: number; offset: string }[] = [];
+    for (const task of this.tasks.values()) {
+      for (const store of task.stores.values()) {
+        const cl = store.changelog;
+        if (!cl) continue;
+        const checkpoint = (await store.checkpoint()) ?? '0';
+        this.followed.set(topicPartitionKey(cl.topic, cl.partition), {
+          task: task.id,
+          store,
+          position: BigInt(checkpoint),
+          end: BigInt(checkpoint),
+        });
+        starts.push({ topic: cl.topic, partition: cl.partition, offset: checkpoint });
+      }
+    }
+    if (starts.length === 0) return;
+    try {
+      const reader = await PartitionReader.start(
+        this.kafka,
+        {
+          groupPrefix: this.groupPrefix,
+          partitions: starts,
+          onError: (err) =>
+            this.logger.warn({ err }, 'standby reader failed; standbys catch up at the next rebalance'),
+          onBatch: async (batch) => {
+            if (generation !== this.generation) return;
+            const f = this.followed.get(topicPartitionKey(batch.topic, batch.partition));
+            if (!f) return;
+            const records = batch.records
+              .filter((r) => r.key !== null)
+              .map((r) => ({ key: r.key!, value: r.value, offset: r.offset }));
+            if (records.length > 0) {
+              await f.store.restoreBatch(records);
+              this.metrics.recordsRestored(f.store.definition.name, records.length);
+            }
+            const next = BigInt(batch.nextOffset);
+            if (next > f.position) f.position = next;
+            f.end = BigInt(batch.highWatermark);
+            this.metrics.standbyLag.set(
+              { store: f.store.definition.name, partition: String(batch.partition) },
+              Number(f.end > f.position ? f.end - f.position : 0n),
+            );
+          },
+          onSkipped: (topic, partition, nextOffset) => {
+            const f = this.followed.get(topicPartitionKey(topic, partition));
+            if (f && generation === this.generation && BigInt(nextOffset) > f.position)
+              f.position = BigInt(nextOffset);
+          },
+        },
+        this.logger,
+      );
+      if (generation !== this.generation) await reader.stop();
+      else this.reader = reader;
+    } catch (err) {
+      this.logger.warn(
+        { err },
+        'could not start the standby reader; standbys catch up at the next rebalance',
+      );
+    }
+  }
+}

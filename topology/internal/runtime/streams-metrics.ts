@@ -1,0 +1,100 @@
+/**
+ * Runtime instrumentation on an injected prom-client registry. Names follow Prometheus practice (`_total`,
+ * `_seconds`); labels are bounded (subtopology, store, topic, partition), never record keys.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StoreMetrics } from '../../../stores/contracts.js';
+
+export class StreamsMetrics implements StoreMetrics {
+  readonly recordsProcessed: Counter<'subtopology'>;
+  readonly processSeconds: Histogram<'subtopology'>;
+  readonly commitSeconds: Histogram<'guarantee'>;
+  readonly commitsTotal: Counter<'outcome'>;
+  readonly restoreRecords: Counter<'store'>;
+  readonly restoreRemaining: Gauge<'store'>;
+  readonly tasks: Gauge<'kind'>;
+  readonly rebalances: Counter;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly standbyLag: Gauge<'store' | 'partition'>;
+  readonly storeOperationSeconds: Histogram<'store' | 'op'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.recordsProcessed = new Counter({
+      name: 'usc_streams_records_processed_total',
+      help: 'Source records processed by active tasks',
+      labelNames: ['subtopology'],
+      registers,
+    });
+    this.processSeconds = new Histogram({
+      name: 'usc_streams_process_batch_seconds',
+      help: 'Time to process one fetched batch through a task',
+      labelNames: ['subtopology'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'usc_streams_commit_seconds',
+      help: 'Latency of one task commit (transaction + local store batch)',
+      labelNames: ['guarantee'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
+    });
+    this.commitsTotal = new Counter({
+      name: 'usc_streams_commits_total',
+      help: 'Task commits by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.restoreRecords = new Counter({
+      name: 'usc_streams_restore_records_total',
+      help: 'Changelog records restored into local stores (active restore and standby updates)',
+      labelNames: ['store'],
+      registers,
+    });
+    this.restoreRemaining = new Gauge({
+      name: 'usc_streams_restore_remaining_records',
+      help: 'Changelog records left to restore before active tasks can run',
+      labelNames: ['store'],
+      registers,
+    });
+    this.tasks = new Gauge({
+      name: 'usc_streams_tasks',
+      help: 'Tasks on this instance by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.rebalances = new Counter({
+      name: 'usc_streams_rebalances_total',
+      help: 'Group generations this instance joined',
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: 'usc_streams_consumer_lag_records',
+      help: 'Records between the task position and the partition end, per source partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.standbyLag = new Gauge({
+      name: 'usc_streams_standby_lag_records',
+      help: 'Changelog records a standby replica is behind',
+      labelNames: ['store', 'partition'],
+      registers,
+    });
+    this.storeOperationSeconds = new Histogram({
+      name: 'usc_streams_store_operation_seconds',
+      help: 'State store operation latency',
+      labelNames: ['store', 'op'],
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
+      registers,
+    });
+  }
+
+  observeOperation(store: string, op: 'get' | 'put' | 'delete' | 'range' | 'flush', seconds: number): void {
+    this.storeOperationSeconds.observe({ store, op }, seconds);
+  }
+
+  recordsRestored(store: string, count: number): void {
+    this.restoreRecords.inc({ store }, count);
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * Owns this instance's tasks across rebalances. kafkajs rebalances eagerly, so every generation delivers the whole
+ * assignment; the manager diffs it against the tasks it holds:
+ *  - kept tasks stay open and running (no store close, no restore): their partitions are re-sought to the task
+ *    position, because kafkajs resets fetch positions to the committed offsets and the task may have uncommitted
+ *    work in its open transaction;
+ *  - revoked tasks are closed clean (commit, then close stores) — safe even after the partition moved, because the
+ *    new owner's producer fences us or waits for our transaction before it reads offsets;
+ *  - new tasks are paused, then: producer fences the previous owner -> stores open (standby copy released first)
+ *    -> changelog tail restored -> committed offsets read -> seek -> resume -> running.
+ */
+import { TaskCorruptedError, TaskMigratedError, describeError } from '../../../common/errors.js';
+import {
+  TaskProducer,
+  committedOffsets,
+  openAdmin,
+  topicPartitionKey,
+  type BatchControls,
+  type ConsumedBatch,
+  type GroupConsumer,
+  type KafkaClient,
+} from '../../../kafka/index.js';
+import type { TaskStore } from '../../../stores/contracts.js';
+import { createTaskStore } from '../../../stores/store-factory.js';
+import type { Logger } from '../../processor.js';
+import type { StreamsConfig } from '../../streams-config.js';
+import { parseTaskId, taskIdToString, type TaskId } from '../../task-id.js';
+import type { Topology } from '../../topology.js';
+import { createTaskEngine } from '../index.js';
+import { restoreStores } from './state-restorer.js';
+import { StandbyTasks } from './standby-tasks.js';
+import { StreamTask, type SourcePartition } from './stream-task.js';
+import type { StreamsMetrics } from './streams-metrics.js';
+
+export interface TaskManagerDeps {
+  readonly kafka: KafkaClient;
+  readonly config: StreamsConfig;
+  readonly topology: Topology;
+  readonly resolveTopic: (logical: string, internal: boolean) => string;
+  readonly partitionsFor: (topic: string) => number;
+  readonly consumer: () => GroupConsumer;
+  /** Shared producer for at_least_once (undefined under exactly_once). */
+  readonly sharedProducer: TaskProducer | undefined;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly metrics: StreamsMetrics;
+  /** A failure that must stop the instance. */
+  readonly onFatal: (error: unknown) => void;
+  /** Called whenever the set or state of active tasks changes. */
+  readonly onTasksChanged: () => void;
+}
+
+export class TaskManager {
+  private readonly active = new Map<string, StreamTask>();
+  private readonly byPartition = new Map<string, StreamTask>();
+  private desired = new Set<string>();
+  private reconciling: Promise<void> = Promise.resolve();
+  readonly standbys: StandbyTasks;
+  private readonly exactlyOnce: boolean;
+  /** Source topic (resolved) -> subtopology id. */
+  private readonly subtopologyOfTopic = new Map<string, number>();
+
+  constructor(private readonly deps: TaskManagerDeps) {
+    this.exactlyOnce = deps.config.processingGuarantee === 'exactly_once';
+    this.standbys = new StandbyTasks(
+      deps.kafka,
+      `${deps.config.applicationId}-standby-${deps.config.instanceId}`,
+      deps.logger.child({ component: 'standby' }),
+      deps.metrics,
+    );
+    for (const sub of deps.topology.subtopologies) {
+      for (const t of sub.sourceTopics) this.subtopologyOfTopic.set(this.resolve(t), sub.id);
+    }
+  }
+
+  private resolve(logical: string): string {
+    return this.deps.resolveTopic(logical, this.deps.topology.internalTopics.has(logical));
+  }
+
+  /** Source partitions of a task (all co-partitioned sources of its subtopology). */
+  sourcesOf(id: TaskId): SourcePartition[] {
+    const sub = this.deps.topology.subtopologies[id.subtopology];
+    return (sub?.sourceTopics ?? []).map((t) => ({ topic: this.resolve(t), partition: id.partition }));
+  }
+
+  activeTasks(): readonly StreamTask[] {
+    return [...this.active.values()];
+  }
+
+  /** True when every assigned active task is running. */
+  allRunning(): boolean {
+    if (this.active.size !== this.desired.size) return false;
+    for (const t of this.active.values()) if (t.state !== 'running') return false;
+    return true;
+  }
+
+  /**
+   * A generation's assignment (called synchronously before its first fetch): pause what is not ready, re-seek kept
+   * tasks, then reconcile asynchronously.
+   */
+  onAssigned(assignment: Readonly<Record<string, readonly number[]>>): void {
+    const desired = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const sub = this.subtopologyOfTopic.get(topic);
+      if (sub === undefined) continue;
+      for (const p of partitions) desired.add(taskIdToString({ subtopology: sub, partition: p }));
+    }
+    this.desired = desired;
+    const consumer = this.deps.consumer();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const task = this.active.get(
+          taskIdToString({ subtopology: this.subtopologyOfTopic.get(topic) ?? -1, partition }),
+        );
+        if (task && task.state === 'running') {
+          const pos = task.position(topic, partition);
+          if (pos !== undefined) consumer.seek(topic, partition, pos);
+          consumer.resume([{ topic, partitions: [partition] }]);
+        } else {
+          consumer.pause([{ topic, partitions: [partition] }]);
+        }
+      }
+    }
+    this.scheduleReconcile();
+  }
+
+  private scheduleReconcile(): void {
+    this.reconciling = this.reconciling.then(() => this.reconcile()).catch((err) => this.deps.onFatal(err));
+  }
+
+  /** Resolves when the latest reconcile finished. */
+  settled(): Promise<void> {
+    return this.reconciling;
+  }
+
+  private async reconcile(): Promise<void> {
+    const desired = this.desired;
+    for (const [id, task] of [...this.active]) {
+      if (!desired.has(id)) await this.removeTask(task, true);
+    }
+    const added = [...desired].filter((id) => !this.active.has(id));
+    if (added.length === 0) return this.deps.onTasksChanged();
+    const created: StreamTask[] = [];
+    for (const id of added) {
+      if (this.desired !== desired) break;
+      await this.standbys.release(id);
+      created.push(await this.createTask(parseTaskId(id)));
+    }
+    for (const task of created) {
+      this.active.set(task.idString, task);
+      for (const s of task.sources) this.byPartition.set(topicPartitionKey(s.topic, s.partition), task);
+    }
+    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
+    this.deps.onTasksChanged();
+    await this.restoreAndStart(created);
+  }
+
+  private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const { kafka, config, logger, metrics } = this.deps;
+    for (const t of tasks) t.beginRestore();
+    await restoreStores(
+      kafka,
+      tasks.flatMap((t) => [...t.stores.values()]),
+      { groupPrefix: `${config.applicationId}-restore-${config.instanceId}`, logger, metrics },
+    );
+    const topics = [...new Set(tasks.flatMap((t) => t.sources.map((s) => s.topic)))];
+    const admin = await openAdmin(kafka);
+    let committed: Map<string, Map<number, string>>;
+    try {
+      committed = await committedOffsets(admin, config.applicationId, topics);
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = this.deps.consumer();
+    for (const task of tasks) {
+      if (this.active.get(task.idString) !== task || task.state !== 'restoring') continue;
+      const offsets = new Map<string, string>();
+      for (const s of task.sources) {
+        const o = committed.get(s.topic)?.get(s.partition);
+        if (o !== undefined) offsets.set(topicPartitionKey(s.topic, s.partition), o);
+      }
+      await task.startRunning(offsets);
+      for (const s of task.sources) {
+        const pos = task.position(s.topic, s.partition);
+        if (pos !== undefined) consumer.seek(s.topic, s.partition, pos);
+        consumer.resume([{ topic: s.topic, partitions: [s.partition] }]);
+      }
+      logger.info({ taskId: task.idString }, 'task restored and running');
+    }
+    this.deps.onTasksChanged();
+  }
+
+  /** Opens a task's stores, wiping any that are corrupted (they are then restored from scratch). */
+  async openStores(id: TaskId): Promise<Map<string, TaskStore>> {
+    const { config, topology, logger, metrics } = this.deps;
+    const sub = topology.subtopologies[id.subtopology];
+    const stores = new Map<string, TaskStore>();
+    for (const name of sub?.stores ?? []) {
+      const definition = topology.stores.get(name);
+      if (!definition) continue;
+      const make = () =>
+        createTaskStore(definition, {
+          applicationId: config.applicationId,
+          taskId: id,
+          stateDir: config.stateDir,
+          metrics,
+          logger,
+        });
+      let store = make();
+      try {
+        await store.open();
+      } catch (err) {
+        if (!(err instanceof TaskCorruptedError)) throw err;
+        logger.warn(
+          { err, taskId: taskIdToString(id), store: name },
+          'store is corrupted; wiping it and restoring from the changelog',
+        );
+        await store.close().catch(() => {});
+        await wipeStoreDir(config.stateDir, config.applicationId, taskIdToString(id), name);
+        store = make();
+        await store.open();
+      }
+      stores.set(name, store);
+    }
+    return stores;
+  }
+
+  private async createTask(id: TaskId): Promise<StreamTask> {
+    const { kafka, config, topology, logger, metrics } = this.deps;
+    const idString = taskIdToString(id);
+    const subtopology = topology.subtopologies[id.subtopology]!;
+    const taskLogger = logger.child({ taskId: idString });
+    // Fence first: a previous owner's open transaction is aborted (or completes) before we read anything.
+    const producer = this.exactlyOnce
+      ? await TaskProducer.transactional(kafka, `${config.applicationId}-${idString}`)
+      : this.deps.sharedProducer!;
+    const stores = await this.openStores(id);
+    const facing = new Map([...stores].map(([name, s]) => [name, s.store] as const));
+    return new StreamTask({
+      taskId: id,
+      applicationId: config.applicationId,
+      exactlyOnce: this.exactlyOnce,
+      sources: this.sourcesOf(id),
+      stores,
+      producer,
+      commitOffsets: (offsets) => this.deps.consumer().commitOffsets(offsets),
+      maxUncommittedRecords: config.maxUncommittedRecords ?? 10_000,
+      clock: this.deps.clock,
+      logger: taskLogger,
+      metrics,
+      createEngine: (collector, requestCommit) =>
+        createTaskEngine({
+          applicationId: config.applicationId,
+          taskId: id,
+          topology,
+          subtopology,
+          stores: facing,
+          collector,
+          partitionsFor: this.deps.partitionsFor,
+          resolveTopic: this.deps.resolveTopic,
+          clock: this.deps.clock,
+          logger: taskLogger,
+          onCommitRequested: requestCommit,
+        }),
+    });
+  }
+
+  private async removeTask(task: StreamTask, clean: boolean): Promise<void> {
+    this.active.delete(task.idString);
+    for (const s of task.sources) {
+      const key = topicPartitionKey(s.topic, s.partition);
+      if (this.byPartition.get(key) === task) this.byPartition.delete(key);
+    }
+    await task.close(clean);
+    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
+  }
+
+  /** Routes a fetched batch to its task; pauses the partition if the task is not running yet. */
+  async onBatch(batch: ConsumedBatch, controls: BatchControls): Promise<void> {
+    const task = this.byPartition.get(topicPartitionKey(batch.topic, batch.partition));
+    let processed = false;
+    try {
+      processed = task !== undefined && (await task.processBatch(batch, controls));
+    } catch (err) {
+      this.deps.logger.error(
+        { err, taskId: task?.idString, topic: batch.topic, partition: batch.partition },
+        'processing failed; stopping the instance (state is not corrupted: uncommitted work is discarded)',
+      );
+      this.deps.onFatal(err);
+      return;
+    }
+    if (!processed) this.deps.consumer().pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+  }
+
+  /** The consumer skipped markers/aborted records of a partition (see GroupConsumerHandlers.onSkipped). */
+  onSkipped(topic: string, partition: number, nextOffset: string): void {
+    const task = this.byPartition.get(topicPartitionKey(topic, partition));
+    task?.advancePosition(topic, partition, nextOffset).catch((err: unknown) => this.deps.onFatal(err));
+  }
+
+  /** Commit/punctuation tick: commits tasks whose interval elapsed and fires wall-clock punctuations. */
+  async tick(force = false): Promise<void> {
+    const now = this.deps.clock();
+    await Promise.all(
+      [...this.active.values()].map(async (task) => {
+        try {
+          await task.punctuate(now);
+          await task.maybeCommit(now, this.deps.config.commitIntervalMs, force);
+        } catch (err) {
+          await this.onTaskError(task, err);
+        }
+      }),
+    );
+  }
+
+  private async onTaskError(task: StreamTask, err: unknown): Promise<void> {
+    if (err instanceof TaskMigratedError) {
+      this.deps.logger.warn(
+        { taskId: task.idString, err: describeError(err) },
+        'task migrated; closing it dirty, the group will rebalance',
+      );
+      await this.removeTask(task, false).catch(() => {});
+      return;
+    }
+    this.deps.logger.warn(
+      { taskId: task.idString, err: describeError(err) },
+      'commit failed; re-initialising the task from its last commit',
+    );
+    await this.removeTask(task, false).catch(() => {});
+    for (const s of task.sources) this.deps.consumer().pause([{ topic: s.topic, partitions: [s.partition] }]);
+    this.scheduleReconcile();
+  }
+
+  /** Updates standby tasks to `wanted` (from the assignment's userData). */
+  async updateStandbys(wanted: ReadonlySet<string>): Promise<void> {
+    const filtered = new Set([...wanted].filter((id) => !this.desired.has(id)));
+    await this.standbys.update(filtered, (id) => this.openStores(parseTaskId(id)));
+  }
+
+  /** Graceful: commit everything, close all tasks and standbys. */
+  async shutdown(): Promise<void> {
+    this.desired = new Set();
+    await this.reconciling.catch(() => {});
+    for (const task of [...this.active.values()]) await this.removeTask(task, true).catch(() => {});
+    await this.standbys.closeAll();
+  }
+}
+
+async function wipeStoreDir(
+  stateDir: string,
+  applicationId: string,
+  taskId: string,
+  store: string,
+): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await rm(join(stateDir, applicationId, taskId, store), { recursive: true, force: true });
+}
