@@ -1,0 +1,77 @@
+/**
+ * Sub-topology 2 (partitioned by urpCaseId): applies each event to its case with the pure reducer, stores the
+ * state and the history, and publishes the case record to `urp-case-sync` on every change (JSON, content-type
+ * header). Duplicates change nothing and are only counted.
+ */
+import type { KeyValueStore } from '../stores/contracts.js';
+import type { Processor, ProcessorContext } from '../topology/processor.js';
+import type { StreamRecord } from '../topology/record.js';
+import type { CaseSyncMetrics } from './case-sync-metrics.js';
+import { toCaseRecord } from './domain/case-record.js';
+import type { CaseSyncSettings } from './domain/case-sync-settings.js';
+import type { CaseRecord } from './domain/event-contract.js';
+import { compareOrderKeys } from './domain/order-key.js';
+import { reduceCase, type CaseState, type StoredHistoryEntry } from './domain/reduce-case.js';
+import type { RoutedMessage } from './routed-event.js';
+
+export const CASE_STORE = 'cases';
+export const HISTORY_STORE = 'case-history';
+export const OUTPUT_SINK = 'output';
+
+export function applyProcessor(
+  settings: CaseSyncSettings,
+  metrics: CaseSyncMetrics,
+): () => Processor<string, RoutedMessage, string, CaseRecord> {
+  return () => {
+    let ctx: ProcessorContext<string, CaseRecord>;
+    let cases: KeyValueStore<string, CaseState>;
+    let histories: KeyValueStore<string, StoredHistoryEntry[]>;
+    return {
+      init: (c) => {
+        ctx = c;
+        cases = c.getStateStore(CASE_STORE);
+        histories = c.getStateStore(HISTORY_STORE);
+      },
+      process: async (record: StreamRecord<string, RoutedMessage>) => {
+        const msg = record.value;
+        if (msg.kind !== 'event') return;
+        const urpCaseId = msg.urpCaseId;
+        const state = await cases.get(urpCaseId);
+        const history = (await histories.get(urpCaseId)) ?? [];
+        const result = reduceCase(state, history, msg.event, urpCaseId, {
+          nowMs: ctx.currentSystemTimeMs(),
+          dedupeRetentionMs: settings.dedupeRetentionMs,
+          historyLimit: settings.historyLimit,
+        });
+        const ids = { eventId: msg.event.eventId, urpCaseId, ucmCaseId: msg.event.ucmCaseId };
+        if (result.outcome === 'duplicate') {
+          metrics.duplicates.inc();
+          ctx.logger.debug(ids, 'duplicate event ignored');
+          return;
+        }
+        const late =
+          state !== undefined &&
+          compareOrderKeys(
+            { businessMs: msg.event.businessMs, eventMs: msg.event.eventMs, eventId: msg.event.eventId },
+            state.latest.key,
+          ) < 0;
+        metrics.applied.inc({ late: String(late) });
+        if (result.newGaps > 0) {
+          metrics.gaps.inc(result.newGaps);
+          ctx.logger.warn(
+            ids,
+            'status change does not follow the previous status of its UCM case; recorded as a gap',
+          );
+        }
+        await cases.put(urpCaseId, result.state);
+        await histories.put(urpCaseId, [...result.history]);
+        await ctx.forward({
+          key: urpCaseId,
+          value: toCaseRecord(result.state),
+          timestamp: record.timestamp,
+          headers: { 'content-type': 'application/json', 'event-id': msg.event.eventId },
+        });
+      },
+    };
+  };
+}

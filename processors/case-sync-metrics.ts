@@ -1,0 +1,61 @@
+/**
+ * Metrics of the case-sync application (names from the seed design: ucm_case_events_consumed_total{type},
+ * ucm_case_events_failed_total{reason}; plus duplicates, gaps, pending correlations and DLQ writes). Labels are
+ * bounded vocabularies; record keys never become labels.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface CaseSyncMetrics {
+  readonly consumed: Counter<'type'>;
+  readonly failed: Counter<'reason'>;
+  readonly duplicates: Counter;
+  readonly gaps: Counter;
+  readonly applied: Counter<'late'>;
+  readonly pendingCorrelations: Gauge;
+  readonly dlqWrites: Counter<'category'>;
+}
+
+export function createCaseSyncMetrics(registry: Registry): CaseSyncMetrics {
+  const registers = [registry];
+  return {
+    consumed: new Counter({
+      name: 'ucm_case_events_consumed_total',
+      help: 'Valid UCM case events consumed, by event type',
+      labelNames: ['type'],
+      registers,
+    }),
+    failed: new Counter({
+      name: 'ucm_case_events_failed_total',
+      help: 'UCM case events that could not be applied, by reason (the DLQ category)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'ucm_case_events_duplicate_total',
+      help: 'Events ignored because their eventId was already applied to the case',
+      registers,
+    }),
+    gaps: new Counter({
+      name: 'ucm_case_status_gaps_total',
+      help: 'Status changes whose oldStatus did not match the previous status of their UCM case',
+      registers,
+    }),
+    applied: new Counter({
+      name: 'ucm_case_events_applied_total',
+      help: 'Events applied to a case; late = older than the current state (history only)',
+      labelNames: ['late'],
+      registers,
+    }),
+    pendingCorrelations: new Gauge({
+      name: 'ucm_case_events_pending_correlations',
+      help: 'Events without urpCaseId waiting for their CASE_CREATED (on this instance)',
+      registers,
+    }),
+    dlqWrites: new Counter({
+      name: 'ucm_case_events_dlq_total',
+      help: 'Records written to the dead-letter topic, by category',
+      labelNames: ['category'],
+      registers,
+    }),
+  };
+}

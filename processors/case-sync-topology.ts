@@ -1,0 +1,62 @@
+/**
+ * The URP case-sync topology:
+ *
+ *   ucm-case-events --validate--> dlq (invalid)
+ *                         |--> by-urp  (repartition by urpCaseId) ------------------------------+
+ *                         '--> by-ucm  (repartition by ucmCaseId) --correlate--> resolved ------+--> apply --> urp-case-sync
+ *                                       [ucm-index, pending-correlation]   '--> dlq (unresolved)   [cases, case-history]
+ *
+ * by-urp and resolved are co-partitioned (same count), so one task owns a case whichever way its events came.
+ */
+import { keyValueStore } from '../stores/store-factory.js';
+import { bytesSerde, jsonSerde, stringSerde } from '../topology/serde.js';
+import type { Topology } from '../topology/topology.js';
+import { TopologyBuilder } from '../topology/topology-builder.js';
+import { applyProcessor, CASE_STORE, HISTORY_STORE, OUTPUT_SINK } from './apply-processor.js';
+import type { CaseSyncMetrics } from './case-sync-metrics.js';
+import { CORRELATE_CHILDREN, correlateProcessor, INDEX_STORE, PENDING_STORE } from './correlate-processor.js';
+import type { CaseSyncSettings } from './domain/case-sync-settings.js';
+import type { RoutedMessage } from './routed-event.js';
+import { VALIDATE_CHILDREN, validateProcessor } from './validate-processor.js';
+
+export const REPARTITIONS = { byUrp: 'by-urp', byUcm: 'by-ucm', resolved: 'resolved' } as const;
+
+export function caseSyncTopology(
+  settings: CaseSyncSettings,
+  deps: { metrics: CaseSyncMetrics; applicationId: string },
+): Topology {
+  const routed = jsonSerde<RoutedMessage>();
+  const json = jsonSerde<unknown>();
+  const consumer = deps.applicationId;
+  return new TopologyBuilder()
+    .addSource('ucm-events', settings.inputTopic, { keySerde: bytesSerde, valueSerde: bytesSerde })
+    .addProcessor('validate', validateProcessor(settings, deps.metrics, consumer) as never, 'ucm-events')
+    .addSink(VALIDATE_CHILDREN.dlq, settings.dlqTopic, ['validate'], {
+      keySerde: stringSerde,
+      valueSerde: json,
+    })
+    .addRepartition(REPARTITIONS.byUrp, ['validate'], { keySerde: stringSerde, valueSerde: routed })
+    .addRepartition(REPARTITIONS.byUcm, ['validate'], { keySerde: stringSerde, valueSerde: routed })
+    .addProcessor(
+      'correlate',
+      correlateProcessor(settings, deps.metrics, consumer) as never,
+      REPARTITIONS.byUcm,
+    )
+    .addStateStore(keyValueStore(INDEX_STORE), 'correlate')
+    .addStateStore(keyValueStore(PENDING_STORE), 'correlate')
+    .addSink(CORRELATE_CHILDREN.dlq, settings.dlqTopic, ['correlate'], {
+      keySerde: stringSerde,
+      valueSerde: json,
+    })
+    .addRepartition(REPARTITIONS.resolved, ['correlate'], { keySerde: stringSerde, valueSerde: routed })
+    .addProcessor(
+      'apply',
+      applyProcessor(settings, deps.metrics) as never,
+      REPARTITIONS.byUrp,
+      REPARTITIONS.resolved,
+    )
+    .addStateStore(keyValueStore(CASE_STORE), 'apply')
+    .addStateStore(keyValueStore(HISTORY_STORE), 'apply')
+    .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], { keySerde: stringSerde, valueSerde: json })
+    .build();
+}

@@ -1,0 +1,42 @@
+/** The public case record (output topic value and API answer) of a stored case state. */
+import type { CaseRecord, HistoryEntry, UcmCaseView } from './event-contract.js';
+import { compareOrderKeys } from './order-key.js';
+import type { CaseState, StoredHistoryEntry } from './reduce-case.js';
+import { STATUS_LABELS } from './statuses.js';
+
+export function toCaseRecord(state: CaseState): CaseRecord {
+  const top = state.ucmCases[state.latest.ucmCaseId]!;
+  const ucmCases: UcmCaseView[] = Object.values(state.ucmCases)
+    .sort((a, b) => (a.ucmCaseId < b.ucmCaseId ? -1 : a.ucmCaseId > b.ucmCaseId ? 1 : 0))
+    .map((u) => ({
+      ucmCaseId: u.ucmCaseId,
+      status: u.status,
+      statusLabel: STATUS_LABELS[u.status],
+      statusChangedAt: u.statusChangedAt,
+      createdAt: u.createdAt,
+    }));
+  // Attributes of the most recent CASE_CREATED among the linked UCM cases.
+  const withCreated = Object.values(state.ucmCases).filter((u) => u.createdKey !== null);
+  const newestCreated = withCreated.sort((a, b) => compareOrderKeys(a.createdKey!, b.createdKey!))[
+    withCreated.length - 1
+  ];
+  return {
+    urpCaseId: state.urpCaseId,
+    ucmCaseId: top.ucmCaseId,
+    status: top.status,
+    statusLabel: STATUS_LABELS[top.status],
+    statusChangedAt: top.statusChangedAt,
+    createdAt: top.createdAt,
+    attributes: newestCreated?.attributes ?? {},
+    ucmCases,
+    lastEventId: state.latest.key.eventId,
+    lastEventTime: state.latest.eventTime,
+    eventCount: state.eventCount,
+    updatedAt: state.updatedAt,
+  };
+}
+
+/** Public history entries (without the internal order key). */
+export function toHistoryEntries(stored: readonly StoredHistoryEntry[]): HistoryEntry[] {
+  return stored.map(({ key: _key, ...entry }) => entry);
+}

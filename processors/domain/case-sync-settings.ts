@@ -1,0 +1,88 @@
+/**
+ * Settings of the case-sync application (from the service config's raw app settings), validated with every
+ * problem listed.
+ */
+import { parseStatusMapping, type StatusMapping } from './statuses.js';
+
+export interface CaseSyncSettings {
+  readonly inputTopic: string;
+  readonly outputTopic: string;
+  readonly dlqTopic: string;
+  readonly statusMapping: StatusMapping;
+  readonly attributeAllowlist: ReadonlySet<string>;
+  /** How long an event without a resolvable urpCaseId waits for its CASE_CREATED. */
+  readonly correlationGraceMs: number;
+  readonly dedupeRetentionMs: number;
+  readonly historyLimit: number;
+  readonly dlqIncludePayload: boolean;
+}
+
+export const DEFAULTS = {
+  correlationGraceMs: 10 * 60_000,
+  dedupeRetentionMs: 7 * 24 * 3_600_000,
+  historyLimit: 200,
+  attributeAllowlist: ['priority', 'caseType'],
+} as const;
+
+export type SettingsResult =
+  | { readonly ok: true; readonly settings: CaseSyncSettings }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+function int(
+  raw: string | undefined,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+  problems: string[],
+) {
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    return def;
+  }
+  return n;
+}
+
+export function parseCaseSyncSettings(raw: Readonly<Record<string, string | undefined>>): SettingsResult {
+  const problems: string[] = [];
+  const mapping = parseStatusMapping(raw.STATUS_MAPPING);
+  if (!mapping.ok) problems.push(...mapping.problems);
+  const allowlist = (raw.ATTRIBUTE_ALLOWLIST ?? DEFAULTS.attributeAllowlist.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const a of allowlist) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(a))
+      problems.push(`ATTRIBUTE_ALLOWLIST entry ${JSON.stringify(a)} is not a plain key`);
+  }
+  const includePayload = raw.DLQ_INCLUDE_PAYLOAD ?? 'true';
+  if (!/^(true|false)$/i.test(includePayload)) problems.push('DLQ_INCLUDE_PAYLOAD must be true or false');
+  const settings: CaseSyncSettings = {
+    inputTopic: raw.INPUT_TOPIC ?? 'ucm-case-events',
+    outputTopic: raw.OUTPUT_TOPIC ?? 'urp-case-sync',
+    dlqTopic: raw.DLQ_TOPIC ?? 'ucm-case-events-dlq',
+    statusMapping: mapping.ok ? mapping.mapping : new Map(),
+    attributeAllowlist: new Set(allowlist),
+    correlationGraceMs: int(
+      raw.CORRELATION_GRACE_MS,
+      'CORRELATION_GRACE_MS',
+      DEFAULTS.correlationGraceMs,
+      1_000,
+      7 * 24 * 3_600_000,
+      problems,
+    ),
+    dedupeRetentionMs: int(
+      raw.DEDUPE_RETENTION_MS,
+      'DEDUPE_RETENTION_MS',
+      DEFAULTS.dedupeRetentionMs,
+      60_000,
+      365 * 24 * 3_600_000,
+      problems,
+    ),
+    historyLimit: int(raw.HISTORY_LIMIT, 'HISTORY_LIMIT', DEFAULTS.historyLimit, 1, 10_000, problems),
+    dlqIncludePayload: /^true$/i.test(includePayload),
+  };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
+}

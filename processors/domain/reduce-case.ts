@@ -1,0 +1,164 @@
+/**
+ * The case reducer: `(state | undefined, history, event) -> outcome`, pure and deterministic (the processing
+ * time is an input). Rules:
+ *  - dedupe: an eventId already applied to the case changes nothing (remembered for `dedupeRetentionMs` of event
+ *    time behind the newest event of the case);
+ *  - order: current status / statusChangedAt / ucmCaseId come from the accepted event with the greatest order key
+ *    (order-key.ts); a late event joins the history without regressing anything;
+ *  - a status change may precede its CASE_CREATED: the case exists with what is known, createdAt and attributes
+ *    are filled in when CASE_CREATED arrives;
+ *  - 1:N: every linked UCM case keeps its own latest status (by its own events' order keys);
+ *  - gaps: a status change whose oldStatus differs from the status its UCM case had just before it (in order-key
+ *    order) is flagged in the history, not rejected.
+ * Any permutation of a set of events, with any duplicates, reduces to the same state and history (tested).
+ */
+import { compareOrderKeys, type OrderKey } from './order-key.js';
+import type { CaseEvent, HistoryEntry } from './event-contract.js';
+import type { Status } from './statuses.js';
+
+/** What a case remembers about one linked UCM case. */
+export interface UcmCaseState {
+  readonly ucmCaseId: string;
+  readonly status: Status;
+  readonly statusChangedAt: string;
+  /** Order key of the event that set `status`. */
+  readonly key: OrderKey;
+  readonly createdAt: string | null;
+  /** Order key of the CASE_CREATED that set createdAt (the greatest, if several). */
+  readonly createdKey: OrderKey | null;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+/** The stored state of one URP case (value of the `cases` store). */
+export interface CaseState {
+  readonly urpCaseId: string;
+  readonly ucmCases: Readonly<Record<string, UcmCaseState>>;
+  /** The accepted event with the greatest order key. */
+  readonly latest: { readonly key: OrderKey; readonly ucmCaseId: string; readonly eventTime: string };
+  /** eventId -> eventTime (ms) of applied events still inside the dedupe window. */
+  readonly seen: Readonly<Record<string, number>>;
+  readonly eventCount: number;
+  readonly updatedAt: string;
+}
+
+/** History entry plus its order key (stored; the key is not part of the public entry). */
+export interface StoredHistoryEntry extends HistoryEntry {
+  readonly key: OrderKey;
+}
+
+export interface ReduceOptions {
+  readonly nowMs: number;
+  readonly dedupeRetentionMs: number;
+  /** Max history entries kept per case (oldest by order key dropped first). */
+  readonly historyLimit: number;
+}
+
+export type ReduceOutcome =
+  | { readonly outcome: 'duplicate' }
+  | {
+      readonly outcome: 'applied';
+      readonly state: CaseState;
+      readonly history: readonly StoredHistoryEntry[];
+      /** Entries newly flagged as gaps by this event (for the gap metric). */
+      readonly newGaps: number;
+    };
+
+const keyOf = (e: CaseEvent): OrderKey => ({
+  businessMs: e.businessMs,
+  eventMs: e.eventMs,
+  eventId: e.eventId,
+});
+const resultingStatus = (e: { eventType: string; newStatus: Status }) => e.newStatus;
+
+function historyEntry(e: CaseEvent): StoredHistoryEntry {
+  const created = e.eventType === 'CASE_CREATED';
+  return {
+    eventId: e.eventId,
+    eventType: e.eventType,
+    ucmCaseId: e.ucmCaseId,
+    oldStatus: created ? null : e.oldStatus,
+    newStatus: created ? e.status : e.newStatus,
+    businessTime: e.businessTime,
+    eventTime: e.eventTime,
+    source: e.source,
+    reason: created ? null : (e.reason ?? null),
+    gap: false,
+    key: keyOf(e),
+  };
+}
+
+/** Recomputes gap flags: each status change against the previous entry of the same UCM case. */
+function withGaps(entries: readonly StoredHistoryEntry[]): StoredHistoryEntry[] {
+  const last = new Map<string, Status>();
+  return entries.map((entry) => {
+    const before = last.get(entry.ucmCaseId);
+    last.set(entry.ucmCaseId, resultingStatus(entry));
+    const gap =
+      entry.eventType === 'CASE_STATUS_CHANGED' && before !== undefined && entry.oldStatus !== before;
+    return gap === entry.gap ? entry : { ...entry, gap };
+  });
+}
+
+function applyToUcmCase(prev: UcmCaseState | undefined, e: CaseEvent): UcmCaseState {
+  const key = keyOf(e);
+  const status = e.eventType === 'CASE_CREATED' ? e.status : e.newStatus;
+  const newer = !prev || compareOrderKeys(key, prev.key) > 0;
+  let next: UcmCaseState = prev ?? {
+    ucmCaseId: e.ucmCaseId,
+    status,
+    statusChangedAt: e.businessTime,
+    key,
+    createdAt: null,
+    createdKey: null,
+    attributes: {},
+  };
+  if (newer) next = { ...next, status, statusChangedAt: e.businessTime, key };
+  if (e.eventType === 'CASE_CREATED' && (!next.createdKey || compareOrderKeys(key, next.createdKey) > 0)) {
+    next = { ...next, createdAt: e.businessTime, createdKey: key, attributes: e.attributes };
+  }
+  return next;
+}
+
+export function reduceCase(
+  state: CaseState | undefined,
+  history: readonly StoredHistoryEntry[],
+  event: CaseEvent,
+  urpCaseId: string,
+  opts: ReduceOptions,
+): ReduceOutcome {
+  if (state && state.seen[event.eventId] !== undefined) return { outcome: 'duplicate' };
+  const key = keyOf(event);
+  const ucmCases = { ...(state?.ucmCases ?? {}) };
+  ucmCases[event.ucmCaseId] = applyToUcmCase(ucmCases[event.ucmCaseId], event);
+  const latest =
+    !state || compareOrderKeys(key, state.latest.key) > 0
+      ? { key, ucmCaseId: event.ucmCaseId, eventTime: event.eventTime }
+      : state.latest;
+  const newestEventMs = Math.max(event.eventMs, ...Object.values(state?.seen ?? {}));
+  const seen: Record<string, number> = {};
+  for (const [id, ms] of Object.entries(state?.seen ?? {})) {
+    if (ms >= newestEventMs - opts.dedupeRetentionMs) seen[id] = ms;
+  }
+  seen[event.eventId] = event.eventMs;
+
+  const inserted = [...history, historyEntry(event)].sort((a, b) => compareOrderKeys(a.key, b.key));
+  const flagged = withGaps(inserted);
+  const gapsBefore = new Set(history.filter((h) => h.gap).map((h) => h.eventId));
+  const newGaps = flagged.filter((h) => h.gap && !gapsBefore.has(h.eventId)).length;
+  const bounded =
+    flagged.length > opts.historyLimit ? flagged.slice(flagged.length - opts.historyLimit) : flagged;
+
+  return {
+    outcome: 'applied',
+    state: {
+      urpCaseId,
+      ucmCases,
+      latest,
+      seen,
+      eventCount: (state?.eventCount ?? 0) + 1,
+      updatedAt: new Date(opts.nowMs).toISOString(),
+    },
+    history: bounded,
+    newGaps,
+  };
+}

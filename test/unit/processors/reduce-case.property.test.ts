@@ -1,0 +1,164 @@
+/**
+ * The reducer's central promise: any permutation of a case's events, with any duplicates, yields the same final
+ * record (ignoring updatedAt, the processing time) and the same history. Checked on the pure reducer and, for a
+ * smaller sample, end to end through the topology in the TopologyTestDriver (including events without urpCaseId).
+ */
+import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createCaseSyncMetrics } from '../../../processors/case-sync-metrics.js';
+import { caseSyncTopology } from '../../../processors/case-sync-topology.js';
+import { toCaseRecord } from '../../../processors/domain/case-record.js';
+import { parseCaseSyncSettings } from '../../../processors/domain/case-sync-settings.js';
+import type { CaseEvent, CaseRecord } from '../../../processors/domain/event-contract.js';
+import {
+  reduceCase,
+  type CaseState,
+  type StoredHistoryEntry,
+} from '../../../processors/domain/reduce-case.js';
+import { STATUSES } from '../../../processors/domain/statuses.js';
+import { parseCaseEvent } from '../../../processors/domain/validate-event.js';
+import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
+import { TopologyTestDriver } from '../../../topology/test-driver.js';
+import { at, caseCreated, statusChanged } from '../../support/ucm-events.js';
+
+const settingsResult = parseCaseSyncSettings({});
+if (!settingsResult.ok) throw new Error('default settings invalid');
+const settings = settingsResult.settings;
+
+/** A case's raw events: CASE_CREATED per UCM case, then status changes; ties in business time included. */
+const caseEvents = fc
+  .record({
+    ucmCount: fc.integer({ min: 1, max: 2 }),
+    changes: fc.array(
+      fc.record({
+        ucm: fc.integer({ min: 0, max: 1 }),
+        minute: fc.integer({ min: 1, max: 8 }),
+        second: fc.integer({ min: 0, max: 2 }),
+        old: fc.constantFrom(...STATUSES),
+        next: fc.constantFrom(...STATUSES),
+        withUrp: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 8 },
+    ),
+  })
+  .map(({ ucmCount, changes }) => {
+    const events: Record<string, unknown>[] = [];
+    for (let u = 0; u < ucmCount; u++) {
+      events.push(
+        caseCreated({
+          eventId: `c${u}`,
+          ucmCaseId: `U${u}`,
+          urpCaseId: 'R1',
+          createdAt: at(0, u),
+          extraAttributes: { priority: `p${u}` },
+        }),
+      );
+    }
+    changes.forEach((c, i) =>
+      events.push(
+        statusChanged({
+          eventId: `s${i}`,
+          ucmCaseId: `U${c.ucm % ucmCount}`,
+          urpCaseId: c.withUrp ? 'R1' : undefined,
+          oldStatus: c.old,
+          newStatus: c.next,
+          statusChangedAt: at(c.minute),
+          eventTime: at(c.minute, c.second),
+        }),
+      ),
+    );
+    return events;
+  });
+
+/** A permutation with duplicates: indexes into the list, each at least once. */
+const deliveryOf = (n: number) =>
+  fc
+    .tuple(
+      fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n }),
+      fc.array(fc.nat(n - 1), { maxLength: n }),
+    )
+    .chain(([perm, dups]) =>
+      fc.shuffledSubarray([...perm, ...dups], {
+        minLength: perm.length + dups.length,
+        maxLength: perm.length + dups.length,
+      }),
+    );
+
+function reduceAll(events: CaseEvent[]) {
+  let state: CaseState | undefined;
+  let history: readonly StoredHistoryEntry[] = [];
+  for (const e of events) {
+    const r = reduceCase(state, history, e, 'R1', {
+      nowMs: 0,
+      dedupeRetentionMs: settings.dedupeRetentionMs,
+      historyLimit: 100,
+    });
+    if (r.outcome === 'applied') {
+      state = r.state;
+      history = r.history;
+    }
+  }
+  return { record: toCaseRecord(state!), history };
+}
+
+const normalized = (raw: Record<string, unknown>[]) =>
+  raw.map((r) => {
+    const p = parseCaseEvent(Buffer.from(JSON.stringify(r)), settings);
+    if (!p.ok) throw new Error(p.message);
+    return p.event;
+  });
+
+describe('case reducer under reordering and duplication', () => {
+  it('reduces any permutation with duplicates to the same record and history (pure reducer)', () => {
+    fc.assert(
+      fc.property(
+        caseEvents.chain((raw) => fc.tuple(fc.constant(raw), deliveryOf(raw.length))),
+        ([raw, delivery]) => {
+          const events = normalized(raw);
+          const reference = reduceAll(events);
+          const shuffled = reduceAll(delivery.map((i) => events[i]!));
+          expect(shuffled.record).toEqual(reference.record);
+          expect(shuffled.history).toEqual(reference.history);
+          expect(reference.record.eventCount).toBe(events.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('publishes the same final record for any delivery order, end to end through the topology', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        caseEvents.chain((raw) => fc.tuple(fc.constant(raw), deliveryOf(raw.length))),
+        async ([raw, delivery]) => {
+          const run = async (order: number[]) => {
+            const driver = new TopologyTestDriver(
+              caseSyncTopology(settings, {
+                metrics: createCaseSyncMetrics(new Registry()),
+                applicationId: 'usc',
+              }),
+              { applicationId: 'usc', partitions: 4 },
+            );
+            const input = driver.createInputTopic('ucm-case-events', stringSerde, bytesSerde);
+            for (const i of order) {
+              const e = raw[i]!;
+              await input.pipeInput(
+                (e.payload as { ucmCaseId: string }).ucmCaseId,
+                Buffer.from(JSON.stringify(e)),
+              );
+            }
+            const table = driver
+              .createOutputTopic('urp-case-sync', stringSerde, jsonSerde<CaseRecord>())
+              .readKeyValuesToMap();
+            await driver.close();
+            const { updatedAt: _u, ...record } = table.get('R1')!;
+            return record;
+          };
+          expect(await run(delivery)).toEqual(await run([...raw.keys()]));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
