@@ -7,11 +7,13 @@ import { UscError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
 import { loadServiceConfig, parseFlags, rawSettings } from './config.js';
 import { runKafkaCommand } from './kafka-command.js';
+import { runStartCommand } from './start-command.js';
 
 const USAGE = `usage: urp-case-sync <command> [--setting-name value ...]
 
 commands:
-  start            run the service (starts an embedded Kafka broker when KAFKA_BROKERS is unset)
+  start [--demo]   run the service (starts an embedded Kafka broker when KAFKA_BROKERS is unset);
+                   --demo also feeds generated UCM events so cases appear
   kafka            run the embedded Apache Kafka broker in the foreground
 
 Every setting (see README) can be given as an env var (HTTP_PORT) or a flag (--http-port).`;
@@ -35,6 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = createLogger(config.logLevel, { command });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   switch (command) {
+    case 'start':
+      return runStartCommand(config, logger, out, untilSignal, { demo: flags.DEMO === 'true' });
     case 'kafka':
       return runKafkaCommand(config.embedded, logger, out, untilSignal);
     default:
