@@ -12,7 +12,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   USC_ERR_API_UNAUTHORIZED: 401,
   USC_ERR_API_NOT_FOUND: 404,
   USC_ERR_API_UNAVAILABLE: 503,
-  USC_ERR_API_FORWARD_FAILED: 502,
+  USC_ERR_API_FORWARD_FAILED: 503,
 };
 
 export interface ApiErrorBody {

@@ -39,7 +39,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
 
   const isForwarded = (req: FastifyRequest) => req.headers[FORWARDED_HEADER] !== undefined;
 
-  /** Answers from a forwarded response, or a 502 when the owner could not be reached. */
+  /** Answers from a forwarded response, or 503 + Retry-After when the owner could not be reached. */
   async function forward(
     req: FastifyRequest,
     reply: FastifyReply,

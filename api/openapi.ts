@@ -45,9 +45,11 @@ const keyed = {
   '400': err('A parameter is invalid (USC_ERR_API_BAD_REQUEST)'),
   '401': err('Missing or wrong bearer token (USC_ERR_API_UNAUTHORIZED)'),
   '404': err('No such case (USC_ERR_API_NOT_FOUND)'),
-  '502': err('The owning instance could not be reached (USC_ERR_API_FORWARD_FAILED)'),
   '503': {
-    ...err('The partition is moving or restoring (USC_ERR_API_UNAVAILABLE); retry after Retry-After seconds'),
+    ...err(
+      'The partition is moving or restoring (USC_ERR_API_UNAVAILABLE), or its owner did not answer ' +
+        '(USC_ERR_API_FORWARD_FAILED); retry after Retry-After seconds',
+    ),
     headers: { 'Retry-After': { schema: { type: 'integer' } } },
   },
 };

@@ -69,6 +69,7 @@ export const SETTING_NAMES = [
   'PROCESSING_GUARANTEE',
   'NUM_STANDBY_REPLICAS',
   'COMMIT_INTERVAL_MS',
+  'SESSION_TIMEOUT_MS',
   'PARTITIONS',
   'REPLICATION_FACTOR',
   'API_TOKEN',
@@ -231,6 +232,7 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
     commitIntervalMs: int(raw.COMMIT_INTERVAL_MS, 'COMMIT_INTERVAL_MS', 100, 1, 600_000, problems),
     numStandbyReplicas: int(raw.NUM_STANDBY_REPLICAS, 'NUM_STANDBY_REPLICAS', 1, 0, 10, problems),
     replicationFactor: int(raw.REPLICATION_FACTOR, 'REPLICATION_FACTOR', -1, -1, 10, problems),
+    sessionTimeoutMs: int(raw.SESSION_TIMEOUT_MS, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000, problems),
   };
   const embeddedDir = raw.KAFKA_EMBEDDED_DIR ?? join(process.cwd(), '.kafka');
   const embedded: EmbeddedKafkaSettings = {

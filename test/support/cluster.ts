@@ -1,0 +1,137 @@
+/**
+ * A cluster of real urp-case-sync instances (child processes running the full service) against the test broker,
+ * with the topics, collectors and HTTP helpers the integration and failure tests share.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../kafka/embedded/free-port.js';
+import type { GeneratedRecord } from '../../processors/simulation/ucm-event-generator.js';
+import { spawnInstance, type InstanceHandle } from './instance-harness.js';
+import { brokers, produce, TopicCollector, testKafka, uniqueName } from './kafka-test-utils.js';
+
+/** A parsed API response body (JSON), loosely typed for assertions. */
+export type ApiBody = Record<string, unknown> & { error?: { code: string; message: string } };
+
+export const TEST_TOKEN = 'integration-test-token-0123456789';
+
+export interface ClusterMember {
+  readonly name: string;
+  readonly url: string;
+  handle: InstanceHandle;
+  readonly env: Record<string, string>;
+}
+
+export class Cluster {
+  readonly kafka = testKafka('cluster');
+  readonly app = uniqueName('usc');
+  readonly input = `${this.app}-in`;
+  readonly output = `${this.app}-out`;
+  readonly dlq = `${this.app}-dlq`;
+  readonly members = new Map<string, ClusterMember>();
+  private readonly dirs: string[] = [];
+  private collector: TopicCollector | undefined;
+
+  constructor(private readonly settings: Record<string, string> = {}) {}
+
+  /** Starts (or restarts, keeping its state directory) an instance; resolves once its API listens. */
+  async start(name: string, extra: Record<string, string> = {}): Promise<ClusterMember> {
+    const previous = this.members.get(name);
+    let env = previous?.env;
+    if (!env) {
+      const port = await freePort('127.0.0.1');
+      const stateDir = await mkdtemp(join(tmpdir(), `usc-${name}-`));
+      this.dirs.push(stateDir);
+      env = {
+        KAFKA_BROKERS: brokers().join(','),
+        APPLICATION_ID: this.app,
+        INSTANCE_ID: name,
+        INPUT_TOPIC: this.input,
+        OUTPUT_TOPIC: this.output,
+        DLQ_TOPIC: this.dlq,
+        PARTITIONS: '6',
+        STATE_DIR: stateDir,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(port),
+        ADVERTISED_URL: `http://127.0.0.1:${port}`,
+        NUM_STANDBY_REPLICAS: '1',
+        COMMIT_INTERVAL_MS: '100',
+        SESSION_TIMEOUT_MS: '6000',
+        REPLICATION_FACTOR: '1',
+        API_TOKEN: TEST_TOKEN,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...this.settings,
+        ...extra,
+      };
+    }
+    const handle = spawnInstance(name, './service-child.ts', env);
+    await handle.waitFor((m) => m.event === 'listening', 120_000, `${name} listening`);
+    const member = { name, url: env.ADVERTISED_URL!, handle, env };
+    this.members.set(name, member);
+    return member;
+  }
+
+  /** Waits until every running member reports ready (all its active tasks restored and running). */
+  async allReady(timeoutMs = 120_000): Promise<void> {
+    for (const m of this.running())
+      await m.handle.until<{ ready: boolean }>('tasks', (t) => t.ready, timeoutMs);
+  }
+
+  running(): ClusterMember[] {
+    return [...this.members.values()].filter(
+      (m) => m.handle.child.exitCode === null && m.handle.child.signalCode === null,
+    );
+  }
+
+  async produce(records: readonly GeneratedRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 500)
+      await produce(
+        this.kafka,
+        this.input,
+        records.slice(i, i + 500).map((r) => ({ key: r.key, value: r.value })),
+      );
+  }
+
+  /** read_committed collector of the output and dead-letter topics (started once the topics exist). */
+  async topics(): Promise<TopicCollector> {
+    this.collector ??= await new TopicCollector(this.kafka, [this.output, this.dlq]).start();
+    return this.collector;
+  }
+
+  /** The output topic as a table (latest value per key), parsed. */
+  async table(): Promise<Map<string, unknown>> {
+    const c = await this.topics();
+    return new Map([...c.latest(this.output)].map(([k, v]) => [k, v === null ? null : JSON.parse(v)]));
+  }
+
+  async dlqRecords(): Promise<Record<string, unknown>[]> {
+    const c = await this.topics();
+    return c.records
+      .filter((r) => r.topic === this.dlq)
+      .map((r) => JSON.parse(r.value!) as Record<string, unknown>);
+  }
+
+  async get(
+    member: ClusterMember,
+    path: string,
+    token: string | null = TEST_TOKEN,
+  ): Promise<{ status: number; headers: Headers; body: ApiBody }> {
+    const res = await fetch(`${member.url}${path}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON (metrics)
+    }
+    return { status: res.status, headers: res.headers, body: body as ApiBody };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.running().map((m) => m.handle.kill()));
+    await this.collector?.stop();
+    await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
