@@ -35,7 +35,7 @@ export interface ApiServerOptions {
 }
 
 export function createApiServer(opts: ApiServerOptions): FastifyInstance {
-  const common = { logger: false, bodyLimit: 256 * 1024, maxParamLength: 256 } as const;
+  const common = { logger: false, bodyLimit: 256 * 1024, routerOptions: { maxParamLength: 256 } } as const;
   const app: FastifyInstance = opts.tls
     ? (Fastify({
         ...common,

@@ -56,7 +56,8 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
     });
     if (!result.ok) {
       deps.metrics.forwarded.inc({ outcome: 'failed' });
-      return sendError(reply, 'USC_ERR_API_FORWARD_FAILED', result.message);
+      // The owner is unreachable (crashed, or the map is a rebalance behind): its partitions are about to move.
+      return sendError(reply, 'USC_ERR_API_FORWARD_FAILED', `${result.message}; retry`, RETRY_AFTER_SECONDS);
     }
     deps.metrics.forwarded.inc({ outcome: 'ok' });
     for (const [k, v] of Object.entries(result.response.headers)) void reply.header(k, v);
@@ -85,7 +86,19 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
       forwarded: isForwarded(req),
       selfUrl: deps.selfUrl,
     });
-    if (route.kind === 'forward') return forward(req, reply, route, req.url);
+    if (route.kind === 'forward') {
+      if (allowStale) {
+        // Prefer our own standby copy over a hop when the caller accepts staleness and the owner may be gone.
+        const copy = routeKey(streams, store, key, { allowStale, forwarded: true, selfUrl: deps.selfUrl });
+        if (copy.kind === 'local') {
+          const found = await readLocal(copy, key);
+          markServed(reply, copy.stale, copy.lag);
+          if (found.kind !== 'found') return sendError(reply, 'USC_ERR_API_NOT_FOUND', `no case ${key}`);
+          return reply.send(render(found.value));
+        }
+      }
+      return forward(req, reply, route, req.url);
+    }
     if (route.kind === 'unavailable') {
       return sendError(reply, 'USC_ERR_API_UNAVAILABLE', route.message, RETRY_AFTER_SECONDS);
     }

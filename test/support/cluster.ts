@@ -35,7 +35,11 @@ export class Cluster {
   constructor(private readonly settings: Record<string, string> = {}) {}
 
   /** Starts (or restarts, keeping its state directory) an instance; resolves once its API listens. */
-  async start(name: string, extra: Record<string, string> = {}): Promise<ClusterMember> {
+  async start(
+    name: string,
+    extra: Record<string, string> = {},
+    options: { wait: boolean } = { wait: true },
+  ): Promise<ClusterMember> {
     const previous = this.members.get(name);
     let env = previous?.env;
     if (!env) {
@@ -65,9 +69,10 @@ export class Cluster {
       };
     }
     const handle = spawnInstance(name, './service-child.ts', env);
-    await handle.waitFor((m) => m.event === 'listening', 120_000, `${name} listening`);
     const member = { name, url: env.ADVERTISED_URL!, handle, env };
     this.members.set(name, member);
+    if (!options.wait) return member;
+    await handle.waitFor((m) => m.event === 'listening', 120_000, `${name} listening`);
     return member;
   }
 

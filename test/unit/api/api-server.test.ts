@@ -186,6 +186,25 @@ describe('query API', () => {
     expect(stale.headers['x-stale-lag']).toBe('7');
   });
 
+  it('answers 503 + Retry-After when the owner does not answer, or our standby copy when staleness is allowed', async () => {
+    const calls: string[] = [];
+    const forwarder: Forwarder = {
+      forward: async (req) => {
+        calls.push(req.path);
+        return { ok: false, message: `the owning instance at ${req.baseUrl} did not answer (TypeError)` };
+      },
+    };
+    const app = server({ forwarder });
+    const res = await app.inject({ method: 'GET', url: '/cases/b1' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json().error.code).toBe('USC_ERR_API_FORWARD_FAILED');
+    const stale = await app.inject({ method: 'GET', url: '/cases/b1?allowStale=true' });
+    expect(stale.statusCode).toBe(200);
+    expect(stale.headers['x-stale']).toBe('true');
+    expect(calls).toEqual(['/cases/b1']);
+  });
+
   it('answers 404 with a code for an unknown case', async () => {
     const res = await server().inject({ method: 'GET', url: '/cases/a-missing' });
     expect(res.statusCode).toBe(404);

@@ -62,6 +62,22 @@ describe('assignTasks', () => {
     expect(after.active.get('m-c')).toEqual(moved.sort());
   });
 
+  it('spreads every subtopology when members join an instance that ran everything', () => {
+    const all = tasks(3, 6);
+    const out = assignTasks({
+      members: [
+        { memberId: 'a', info: info('a', { previousActive: all }) },
+        { memberId: 'b', info: info('b') },
+        { memberId: 'c', info: info('c') },
+      ],
+      tasks: all,
+      numStandbyReplicas: 0,
+    });
+    for (const list of out.active.values()) {
+      expect(['0', '1', '2'].map((s) => list.filter((t) => t.startsWith(`${s}_`)).length)).toEqual([2, 2, 2]);
+    }
+  });
+
   it('gives an orphaned task to the member with the most state for it', () => {
     const out = assignTasks({
       members: [

@@ -4,7 +4,8 @@
  * Active tasks
  *  1. capacity: every member gets floor(n/m) or ceil(n/m) tasks, so counts differ by at most one;
  *  2. sticky: a task stays with the instance that ran it last generation (matched by instanceId, since member
- *     ids change when an instance restarts), within capacity;
+ *     ids change when an instance restarts), within capacity overall and per subtopology (ceil(its tasks / m)),
+ *     so every instance works on every stage of the topology;
  *  3. warm: a task without a previous owner goes to the member with the most local state for it (highest
  *     changelog offset sum, or a previous standby), within capacity;
  *  4. the rest go to the least loaded member (fewest tasks of the same subtopology first, then fewest overall).
@@ -55,6 +56,13 @@ export function assignTasks(input: AssignInput): AssignOutput {
     const count = active.get(memberId)!.length;
     return count < minPer || (count < maxPer && atMaxAllowed > 0);
   };
+  // Sticky and warm placement also keep each subtopology spread: at most ceil(tasks of it / members) per member.
+  const subMax = new Map<string, number>();
+  for (const t of tasks) subMax.set(subOf(t), (subMax.get(subOf(t)) ?? 0) + 1);
+  for (const [sub, count] of subMax) subMax.set(sub, Math.ceil(count / m));
+  const fitsSub = (memberId: string, task: string): boolean =>
+    fits(memberId) &&
+    active.get(memberId)!.filter((t) => subOf(t) === subOf(task)).length < subMax.get(subOf(task))!;
   const give = (task: string, memberId: string): void => {
     const list = active.get(memberId)!;
     list.push(task);
@@ -65,7 +73,7 @@ export function assignTasks(input: AssignInput): AssignOutput {
   // 2. sticky (the first member, in sorted order, that ran it)
   for (const task of tasks) {
     const prev = members.find((mm) => mm.info?.previousActive.includes(task));
-    if (prev && fits(prev.memberId)) give(task, prev.memberId);
+    if (prev && fitsSub(prev.memberId, task)) give(task, prev.memberId);
   }
   // 3. warm
   const stateOf = (mm: (typeof members)[number], task: string): bigint => {
@@ -77,7 +85,7 @@ export function assignTasks(input: AssignInput): AssignOutput {
     if (owner.has(task)) continue;
     const warm = members
       .map((mm) => ({ mm, state: stateOf(mm, task) }))
-      .filter((c) => c.state > 0n && fits(c.mm.memberId))
+      .filter((c) => c.state > 0n && fitsSub(c.mm.memberId, task))
       .sort((a, b) => (b.state > a.state ? 1 : b.state < a.state ? -1 : 0));
     if (warm[0]) give(task, warm[0].mm.memberId);
   }
