@@ -35,7 +35,15 @@ export interface ApiServerOptions {
 }
 
 export function createApiServer(opts: ApiServerOptions): FastifyInstance {
-  const common = { logger: false, bodyLimit: 256 * 1024, routerOptions: { maxParamLength: 256 } } as const;
+  // return503OnClosing: false: while the API closes (before the streams instance does) requests already on
+  // keep-alive connections are still answered from the running stores, instead of fastify's bare 503 without
+  // Retry-After; new connections are refused by then and clients go to another instance.
+  const common = {
+    logger: false,
+    bodyLimit: 256 * 1024,
+    routerOptions: { maxParamLength: 256 },
+    return503OnClosing: false,
+  } as const;
   const app: FastifyInstance = opts.tls
     ? (Fastify({
         ...common,

@@ -65,22 +65,7 @@ export async function ensureTopics(admin: KafkaAdmin, specs: readonly TopicSpec[
     specs.map((s) => s.topic),
   );
   const missing = specs.filter((s) => !counts.has(s.topic));
-  if (missing.length > 0) {
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.topic,
-          numPartitions: s.partitions,
-          replicationFactor: s.replicationFactor ?? -1,
-          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      });
-    } catch (err) {
-      // A concurrent instance may have created some of them first; verification below decides.
-      if (!/already exists/i.test(String((err as Error).message))) throw err;
-    }
-  }
+  if (missing.length > 0) await createTopicsSettled(admin, missing);
   const problems: string[] = [];
   for (const spec of specs) {
     const count = counts.get(spec.topic);
@@ -103,6 +88,67 @@ export async function ensureTopics(admin: KafkaAdmin, specs: readonly TopicSpec[
     );
   }
   return missing.map((s) => s.topic);
+}
+
+const SETTLE_TIMEOUT_MS = 30_000;
+const SETTLE_POLL_MS = 200; // poll period of the metadata checks below
+
+/** Polls the cluster's topic list until every one of `topics` is present (or absent). */
+async function waitForTopics(
+  admin: KafkaAdmin,
+  topics: readonly string[],
+  present: boolean,
+): Promise<boolean> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const listed = new Set(await admin.listTopics());
+    if (topics.every((t) => listed.has(t) === present)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+  }
+}
+
+/**
+ * Creates topics and returns once the cluster lists all of them. A topic deleted just before (an application
+ * reset) can still be pending deletion: its create fails with "already exists" although it is going away, so
+ * creation is retried until the name is free and the new topic is listed.
+ */
+async function createTopicsSettled(admin: KafkaAdmin, specs: readonly TopicSpec[]): Promise<void> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const listed = new Set(await admin.listTopics());
+    const todo = specs.filter((s) => !listed.has(s.topic));
+    if (todo.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: todo.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: s.replicationFactor ?? -1,
+          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (err) {
+      // A concurrent instance may have created some of them first, or a deletion is still pending: look again.
+      if (!/already exists/i.test(String((err as Error).message))) throw err;
+    }
+    if (
+      await waitForTopics(
+        admin,
+        todo.map((s) => s.topic),
+        true,
+      )
+    )
+      return;
+    if (Date.now() > deadline) {
+      throw new UscError(
+        'USC_ERR_KAFKA_TOPIC_MISMATCH',
+        `topics not created within ${SETTLE_TIMEOUT_MS} ms: ${todo.map((s) => s.topic).join(', ')}`,
+        { retriable: true },
+      );
+    }
+  }
 }
 
 /** Offsets of each partition of a topic: `low` = first available, `high` = end (next offset to be written). */
@@ -193,7 +239,11 @@ export async function deleteGroups(admin: KafkaAdmin, groupIds: readonly string[
 export async function deleteTopics(admin: KafkaAdmin, topics: readonly string[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const doomed = topics.filter((t) => existing.has(t));
-  if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+  if (doomed.length > 0) {
+    await admin.deleteTopics({ topics: doomed });
+    // Deletion completes asynchronously: return once the names are gone, so they can be created again.
+    await waitForTopics(admin, doomed, false);
+  }
   return doomed;
 }
 

@@ -63,6 +63,15 @@ export class PartitionReader {
     const groupId = `${options.groupPrefix}-${randomUUID()}`;
     const reader = new PartitionReader(kafka, groupId, logger);
     if (options.partitions.length === 0) return reader;
+    // Where each partition continues: the start offset, then past every delivered batch or skipped marker. A
+    // consumer that kafkajs restarts after a retriable crash rejoins and is sought here, not back to the start.
+    const positions = new Map<string, string>(
+      options.partitions.map((p) => [`${p.topic}:${p.partition}`, p.offset] as const),
+    );
+    const moveTo = (topic: string, partition: number, next: string) => {
+      const key = `${topic}:${partition}`;
+      if (BigInt(next) > BigInt(positions.get(key) ?? '0')) positions.set(key, next);
+    };
     reader.consumer = new GroupConsumer(
       kafka,
       {
@@ -75,14 +84,28 @@ export class PartitionReader {
         maxWaitTimeMs: 50,
       },
       {
-        onBatch: (batch) => options.onBatch(batch),
-        onSkipped: options.onSkipped,
+        onBatch: async (batch) => {
+          await options.onBatch(batch);
+          moveTo(batch.topic, batch.partition, batch.nextOffset);
+        },
+        onSkipped: (topic, partition, nextOffset) => {
+          moveTo(topic, partition, nextOffset);
+          options.onSkipped?.(topic, partition, nextOffset);
+        },
         // Synchronous, before the first fetch of the generation: the positions are ours to set. (Committing start
         // offsets with admin.setOffsets instead costs kafkajs a full extra group join, ~5 s.)
         onAssigned: () => {
-          for (const p of options.partitions) reader.consumer?.seek(p.topic, p.partition, p.offset);
+          for (const p of options.partitions) {
+            reader.consumer?.seek(p.topic, p.partition, positions.get(`${p.topic}:${p.partition}`)!);
+          }
         },
-        onCrash: (error) => options.onError(error),
+        onCrash: (error, restarting) => {
+          if (!restarting) return options.onError(error);
+          logger.warn(
+            { err: error, groupId },
+            'reader consumer crashed on a retriable error; kafkajs restarts it',
+          );
+        },
       },
       logger,
     );

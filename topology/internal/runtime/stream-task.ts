@@ -67,6 +67,11 @@ export class StreamTask {
   private readonly positions = new Map<string, bigint>();
   private readonly highWatermarks = new Map<string, bigint>();
   private dirty = false;
+  /**
+   * A commit failed: the task is about to be closed dirty and re-created (or migrated). Work queued behind the
+   * failure (more batches, commits of overlapping ticks) must not run against its half-failed producer.
+   */
+  private failed = false;
   private commitRequested = false;
   private lastCommitAt: number;
   private readonly subtopologyLabel: string;
@@ -141,7 +146,7 @@ export class StreamTask {
 
   private async doProcessBatch(batch: ConsumedBatch, controls: BatchControls): Promise<boolean> {
     const engine = this.engine;
-    if (this.machine.state !== 'running' || !engine) return false;
+    if (this.machine.state !== 'running' || !engine || this.failed) return false;
     const key = topicPartitionKey(batch.topic, batch.partition);
     this.highWatermarks.set(key, BigInt(batch.highWatermark));
     let position = this.positions.get(key);
@@ -203,7 +208,7 @@ export class StreamTask {
   /** Fires due wall-clock punctuations (in the task's queue). */
   punctuate(now: number): Promise<void> {
     return this.queue.run(async () => {
-      if (this.machine.state !== 'running' || !this.engine) return;
+      if (this.machine.state !== 'running' || !this.engine || this.failed) return;
       if (await this.engine.punctuateWallClock(now)) this.dirty = true;
     });
   }
@@ -211,7 +216,7 @@ export class StreamTask {
   /** Commits if there is uncommitted work and the interval elapsed (or `force`). */
   maybeCommit(now: number, intervalMs: number, force = false): Promise<void> {
     return this.queue.run(async () => {
-      if (this.machine.state !== 'running') return;
+      if (this.machine.state !== 'running' || this.failed) return;
       if (!this.dirty && this.pending.length === 0) return;
       if (!force && !this.commitRequested && now - this.lastCommitAt < intervalMs) return;
       await this.doCommit();
@@ -266,6 +271,7 @@ export class StreamTask {
         (performance.now() - started) / 1000,
       );
     } catch (err) {
+      this.failed = true;
       for (const store of stores) store.abortCommit();
       options.metrics.commitsTotal.inc({ outcome: 'failed' });
       if (classifyKafkaError(err) === 'fenced') {
@@ -284,7 +290,12 @@ export class StreamTask {
   close(clean: boolean): Promise<void> {
     return this.queue.run(async () => {
       if (this.machine.state === 'closed') return;
-      if (clean && this.machine.state === 'running' && (this.dirty || this.pending.length > 0)) {
+      if (
+        clean &&
+        this.machine.state === 'running' &&
+        !this.failed &&
+        (this.dirty || this.pending.length > 0)
+      ) {
         try {
           await this.doCommit();
         } catch (err) {

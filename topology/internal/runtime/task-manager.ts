@@ -11,6 +11,7 @@
  */
 import { TaskCorruptedError, TaskMigratedError, describeError } from '../../../common/errors.js';
 import {
+  classifyKafkaError,
   TaskProducer,
   committedOffsets,
   openAdmin,
@@ -55,6 +56,11 @@ export class TaskManager {
   private readonly byPartition = new Map<string, StreamTask>();
   private desired = new Set<string>();
   private reconciling: Promise<void> = Promise.resolve();
+  /** Consecutive reconcile attempts that failed on a retriable Kafka error (drives the backoff). */
+  private reconcileFailures = 0;
+  private reconcileRetry: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private shuttingDown = false;
   readonly standbys: StandbyTasks;
   private readonly exactlyOnce: boolean;
   /** Source topic (resolved) -> subtopology id. */
@@ -125,7 +131,39 @@ export class TaskManager {
   }
 
   private scheduleReconcile(): void {
-    this.reconciling = this.reconciling.then(() => this.reconcile()).catch((err) => this.deps.onFatal(err));
+    this.reconciling = this.reconciling
+      .then(() => this.reconcile())
+      .then(
+        () => void (this.reconcileFailures = 0),
+        (err: unknown) => this.onReconcileError(err),
+      );
+  }
+
+  /**
+   * A retriable Kafka error while creating or restoring tasks (a leader moving, a broker restarting, a request
+   * timing out) closes the tasks that are not running yet, dirty, and tries again with exponential backoff (0.5 s
+   * doubling up to 10 s): their stores keep what was restored, the next attempt reads only the rest. Anything else
+   * is fatal.
+   */
+  private async onReconcileError(err: unknown): Promise<void> {
+    if (classifyKafkaError(err) !== 'retriable') return this.deps.onFatal(err);
+    const delay = Math.min(10_000, 500 * 2 ** this.reconcileFailures++);
+    this.deps.logger.warn(
+      { err: describeError(err), retryInMs: delay, attempt: this.reconcileFailures },
+      'creating or restoring tasks failed on a retriable error; retrying',
+    );
+    for (const task of [...this.active.values()]) {
+      if (task.state !== 'running') await this.removeTask(task, false).catch(() => {});
+    }
+    this.reconcileLater(delay);
+  }
+
+  private reconcileLater(delayMs: number): void {
+    if (this.reconcileRetry || this.shuttingDown) return;
+    this.reconcileRetry = setTimeout(() => {
+      this.reconcileRetry = undefined;
+      this.scheduleReconcile();
+    }, delayMs);
   }
 
   /** Resolves when the latest reconcile finished. */
@@ -267,7 +305,8 @@ export class TaskManager {
   }
 
   private async removeTask(task: StreamTask, clean: boolean): Promise<void> {
-    this.active.delete(task.idString);
+    // Identity check: a failed task's replacement may already be registered under the same id.
+    if (this.active.get(task.idString) === task) this.active.delete(task.idString);
     for (const s of task.sources) {
       const key = topicPartitionKey(s.topic, s.partition);
       if (this.byPartition.get(key) === task) this.byPartition.delete(key);
@@ -283,6 +322,12 @@ export class TaskManager {
     try {
       processed = task !== undefined && (await task.processBatch(batch, controls));
     } catch (err) {
+      // A commit inside the batch (too many uncommitted records, a requested commit) failed: a task error, the
+      // same recovery as a failed interval commit. Anything else is a processing failure.
+      if (task && (err instanceof TaskMigratedError || classifyKafkaError(err) !== 'fatal')) {
+        await this.onTaskError(task, err);
+        return;
+      }
       this.deps.logger.error(
         { err, taskId: task?.idString, topic: batch.topic, partition: batch.partition },
         'processing failed; stopping the instance (state is not corrupted: uncommitted work is discarded)',
@@ -301,6 +346,18 @@ export class TaskManager {
 
   /** Commit/punctuation tick: commits tasks whose interval elapsed and fires wall-clock punctuations. */
   async tick(force = false): Promise<void> {
+    // Ticks never overlap: while Kafka is slow (a broker restarting) a commit can outlast the tick interval, and
+    // piling more commits behind it would only repeat its failure.
+    if (this.ticking && !force) return;
+    this.ticking = true;
+    try {
+      await this.tickOnce(force);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async tickOnce(force: boolean): Promise<void> {
     const now = this.deps.clock();
     await Promise.all(
       [...this.active.values()].map(async (task) => {
@@ -315,20 +372,28 @@ export class TaskManager {
   }
 
   private async onTaskError(task: StreamTask, err: unknown): Promise<void> {
+    if (this.active.get(task.idString) !== task) {
+      // Already replaced (work of the old incarnation failing late): just make sure it is closed.
+      await task.close(false).catch(() => {});
+      return;
+    }
+    await this.removeTask(task, false).catch(() => {});
+    for (const s of task.sources) this.deps.consumer().pause([{ topic: s.topic, partitions: [s.partition] }]);
     if (err instanceof TaskMigratedError) {
+      // Another producer took the task's transactional id. If the group moved the task, the rebalance that is
+      // coming removes it from `desired`; if it is still ours (the fencer was a stale incarnation), re-create it.
+      // Waiting a heartbeat or two first lets a pending rebalance arrive instead of fencing the new owner.
       this.deps.logger.warn(
         { taskId: task.idString, err: describeError(err) },
-        'task migrated; closing it dirty, the group will rebalance',
+        'task migrated; closed it dirty, re-creating it unless a rebalance moves it away',
       );
-      await this.removeTask(task, false).catch(() => {});
+      this.reconcileLater(2_000);
       return;
     }
     this.deps.logger.warn(
       { taskId: task.idString, err: describeError(err) },
       'commit failed; re-initialising the task from its last commit',
     );
-    await this.removeTask(task, false).catch(() => {});
-    for (const s of task.sources) this.deps.consumer().pause([{ topic: s.topic, partitions: [s.partition] }]);
     this.scheduleReconcile();
   }
 
@@ -341,6 +406,8 @@ export class TaskManager {
   /** Graceful: commit everything, close all tasks and standbys. */
   async shutdown(): Promise<void> {
     this.desired = new Set();
+    this.shuttingDown = true;
+    clearTimeout(this.reconcileRetry);
     await this.reconciling.catch(() => {});
     for (const task of [...this.active.values()]) await this.removeTask(task, true).catch(() => {});
     await this.standbys.closeAll();
