@@ -58,9 +58,11 @@ export function applyProcessor(
         metrics.applied.inc({ late: String(late) });
         if (result.newGaps > 0) {
           metrics.gaps.inc(result.newGaps);
-          ctx.logger.warn(
-            ids,
-            'status change does not follow the previous status of its UCM case; recorded as a gap',
+          // Info, not warn: under out-of-order delivery most gaps are transient (the missing change arrives later
+          // and closes them). The metric and the history's gap flags are the durable signal.
+          ctx.logger.info(
+            { ...ids, newGaps: result.newGaps },
+            'history now has a status gap (an oldStatus that does not follow the status before it); recorded, not rejected',
           );
         }
         await cases.put(urpCaseId, result.state);
