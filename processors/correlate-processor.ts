@@ -77,9 +77,9 @@ export function correlateProcessor(
           message: `no CASE_CREATED linked UCM case ${p.event.ucmCaseId} to a URP case within ${settings.correlationGraceMs} ms`,
           payload: p.origin.payload,
           includePayload: settings.dlqIncludePayload,
-          firstFailureMs: p.sinceMs,
+          firstFailureMs: p.origin.lineage?.firstFailureMs ?? p.sinceMs,
           lastFailureMs: now,
-          retryCount: 0,
+          retryCount: p.origin.lineage?.retryCount ?? 0,
         });
         await ctx.forward(
           { key: p.origin.key ?? p.event.eventId, value: dlq, timestamp: now, headers: {} },

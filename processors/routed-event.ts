@@ -3,6 +3,7 @@
  * entry ucmCaseId -> urpCaseId, or an event that still needs its urpCaseId resolved. Each event carries where it
  * came from, so a later dead-letter record has full context.
  */
+import type { ReplayLineage } from './domain/dlq-record.js';
 import type { CaseEvent, StatusChanged } from './domain/event-contract.js';
 
 export interface Origin {
@@ -14,6 +15,8 @@ export interface Origin {
   readonly payloadHash: string;
   /** The redacted original value (only carried where a later DLQ record may need it). */
   readonly payload?: unknown;
+  /** Set when the record is a `dlq replay` of an earlier failure (see REPLAY_HEADERS). */
+  readonly lineage?: ReplayLineage;
 }
 
 export type RoutedMessage =

@@ -8,7 +8,7 @@ import type { Processor, ProcessorContext } from '../topology/processor.js';
 import type { StreamRecord } from '../topology/record.js';
 import type { CaseSyncMetrics } from './case-sync-metrics.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
-import { buildDlqRecord, payloadHash } from './domain/dlq-record.js';
+import { buildDlqRecord, payloadHash, replayLineage } from './domain/dlq-record.js';
 import type { DlqRecord } from './domain/event-contract.js';
 import { redactParsed } from './domain/redact.js';
 import { parseCaseEvent } from './domain/validate-event.js';
@@ -30,12 +30,14 @@ export function validateProcessor(
       process: async (record: StreamRecord<Buffer | null, Buffer | null>) => {
         const meta = ctx.recordMetadata()!;
         const hash = payloadHash(record.value);
+        const lineage = replayLineage(record.headers);
         const origin: Origin = {
           topic: meta.topic,
           partition: meta.partition,
           offset: meta.offset,
           key: record.key === null ? null : record.key.toString('utf8'),
           payloadHash: hash,
+          ...(lineage.retryCount > 0 ? { lineage } : {}),
         };
         const out = { timestamp: record.timestamp, headers: {} };
         const parsed = parseCaseEvent(record.value, settings);
@@ -63,9 +65,9 @@ export function validateProcessor(
             message: parsed.message,
             payload: parsed.redacted ?? parsed.text,
             includePayload: settings.dlqIncludePayload,
-            firstFailureMs: now,
+            firstFailureMs: lineage.firstFailureMs ?? now,
             lastFailureMs: now,
-            retryCount: 0,
+            retryCount: lineage.retryCount,
           });
           await ctx.forward(
             { key: origin.key ?? parsed.eventId ?? hash, value: dlq, ...out },

@@ -15,6 +15,31 @@ export const REPLAY_ELIGIBLE: Readonly<Record<DlqCategory, boolean>> = {
   UNRESOLVED_CORRELATION: true,
 };
 
+/**
+ * Headers `dlq replay` puts on a re-published record, so that if it fails again its new DLQ record continues the
+ * old one's lineage: retryCount + 1 and the original firstFailureAt.
+ */
+export const REPLAY_HEADERS = {
+  replayOf: 'x-usc-replay-of',
+  retryCount: 'x-usc-retry-count',
+  firstFailureAt: 'x-usc-first-failure-at',
+} as const;
+
+export interface ReplayLineage {
+  readonly retryCount: number;
+  readonly firstFailureMs: number | undefined;
+}
+
+/** The lineage of a record from its headers (a first delivery: retryCount 0, no earlier failure). */
+export function replayLineage(headers: Readonly<Record<string, string | undefined>>): ReplayLineage {
+  const count = Number(headers[REPLAY_HEADERS.retryCount]);
+  const first = Date.parse(headers[REPLAY_HEADERS.firstFailureAt] ?? '');
+  return {
+    retryCount: Number.isInteger(count) && count > 0 ? count : 0,
+    firstFailureMs: Number.isFinite(first) ? first : undefined,
+  };
+}
+
 export interface DlqInput {
   readonly origin: {
     readonly topic: string;

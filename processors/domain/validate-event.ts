@@ -62,17 +62,18 @@ function idField(o: Record<string, unknown>, name: string, path: string): string
   return v;
 }
 
+/** Epoch ms of an ISO-8601 date-time with a zone, or NaN. */
+export function isoTimeMs(v: unknown): number {
+  return typeof v === 'string' && ISO.test(v) ? Date.parse(v) : NaN;
+}
+
+export const ISO_TIME_RULE = 'must be an ISO-8601 date-time with a zone (e.g. 2026-01-31T12:00:00Z)';
+
 function timeField(o: Record<string, unknown>, name: string, path: string): { text: string; ms: number } {
   const v = o[name];
   if (v === undefined || v === null) throw new Invalid('SCHEMA_INVALID', path, `${path} is required`);
-  const ms = typeof v === 'string' && ISO.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new Invalid(
-      'SCHEMA_INVALID',
-      path,
-      `${path} must be an ISO-8601 date-time with a zone (e.g. 2026-01-31T12:00:00Z)`,
-    );
-  }
+  const ms = isoTimeMs(v);
+  if (!Number.isFinite(ms)) throw new Invalid('SCHEMA_INVALID', path, `${path} ${ISO_TIME_RULE}`);
   return { text: v as string, ms };
 }
 

@@ -42,8 +42,13 @@ function harness(raw: Record<string, string> = {}, partitions = 3) {
   const input = driver.createInputTopic('ucm-case-events', stringSerde, bytesSerde);
   const output = driver.createOutputTopic('urp-case-sync', stringSerde, jsonSerde<CaseRecord>());
   const dlq = driver.createOutputTopic('ucm-case-events-dlq', stringSerde, jsonSerde<DlqRecord>());
-  const send = (event: unknown, key: string | null = null) =>
-    input.pipeInput(key as string, Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)));
+  const send = (event: unknown, key: string | null = null, headers?: Record<string, string>) =>
+    input.pipeInput(
+      key as string,
+      Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)),
+      undefined,
+      headers,
+    );
   const table = () => output.readKeyValuesToMap() as Map<string, CaseRecord>;
   const metric = async (name: string) =>
     (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
@@ -529,5 +534,60 @@ describe('case-sync topology', () => {
     const [dead] = h.dlq.readValuesToList();
     expect(dead).not.toHaveProperty('payload');
     expect(dead!.payloadHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('continues the lineage of a replayed dead letter that fails again (retryCount + 1, first failure kept)', async () => {
+    const h = harness({ CORRELATION_GRACE_MS: '60000' });
+    const replay = {
+      'x-usc-replay-of': 'ucm-case-events-dlq/0:7',
+      'x-usc-retry-count': '2',
+      'x-usc-first-failure-at': '2026-01-01T00:00:00.000Z',
+    };
+    await h.send(
+      statusChanged({
+        eventId: 'e5',
+        ucmCaseId: 'U5',
+        urpCaseId: 'R5',
+        oldStatus: 'OPEN',
+        newStatus: 'ARCHIVED',
+        statusChangedAt: at(2),
+      }),
+      'U5',
+      replay,
+    );
+    await h.send(
+      statusChanged({
+        eventId: 'e6',
+        ucmCaseId: 'U6',
+        oldStatus: 'OPEN',
+        newStatus: 'CLOSED',
+        statusChangedAt: at(2),
+      }),
+      'U6',
+      replay,
+    );
+    await h.driver.advanceWallClockTime(61_000);
+    const dead = h.dlq.readValuesToList();
+    expect(dead.map((d) => [d!.eventId, d!.errorCategory, d!.retryCount, d!.firstFailureAt])).toEqual([
+      ['e5', 'UNKNOWN_STATUS', 2, '2026-01-01T00:00:00.000Z'],
+      ['e6', 'UNRESOLVED_CORRELATION', 2, '2026-01-01T00:00:00.000Z'],
+    ]);
+    // A first delivery starts a lineage.
+    await h.send(
+      statusChanged({
+        eventId: 'e7',
+        ucmCaseId: 'U7',
+        urpCaseId: 'R7',
+        oldStatus: 'OPEN',
+        newStatus: 'NOPE',
+        statusChangedAt: at(2),
+      }),
+      'U7',
+    );
+    expect(h.dlq.readValuesToList()[0]).toMatchObject({
+      eventId: 'e7',
+      retryCount: 0,
+      firstFailureAt: new Date(Date.parse(at(30)) + 61_000).toISOString(),
+    });
   });
 });
