@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { UscError } from '../common/errors.js';
 import type { LogLevel } from '../common/logger.js';
 import type { KafkaConnectionConfig, SaslMechanism } from '../kafka/index.js';
+import { parseCaseSyncSettings, type CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
 import type { ProcessingGuarantee, StreamsConfig } from '../topology/streams-config.js';
 
 export interface ServiceConfig {
@@ -17,9 +18,6 @@ export interface ServiceConfig {
   readonly embedded: EmbeddedKafkaSettings;
   readonly kafka: Omit<KafkaConnectionConfig, 'brokers'>;
   readonly streams: StreamsConfig;
-  readonly inputTopic: string;
-  readonly outputTopic: string;
-  readonly dlqTopic: string;
   /** Partition count of topics this service creates when missing. */
   readonly partitions: number;
   readonly httpHost: string;
@@ -27,8 +25,8 @@ export interface ServiceConfig {
   readonly apiToken: string | undefined;
   readonly apiTls: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly logLevel: LogLevel;
-  /** Raw application settings (STATUS_MAPPING, ATTRIBUTE_ALLOWLIST, ...) for the processors' own parser. */
-  readonly appSettings: Readonly<Record<string, string | undefined>>;
+  /** The case-sync application's settings (topics, STATUS_MAPPING, ATTRIBUTE_ALLOWLIST, ...), validated. */
+  readonly caseSync: CaseSyncSettings;
 }
 
 export interface EmbeddedKafkaSettings {
@@ -251,21 +249,20 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
     if (value !== undefined && !/^[A-Za-z0-9._-]{1,249}$/.test(value))
       problems.push(`${name} is not a valid topic name`);
   }
-  if (problems.length > 0) {
+  const appSettings: Record<string, string | undefined> = {};
+  for (const name of APP_SETTINGS) appSettings[name] = raw[name];
+  const caseSync = parseCaseSyncSettings(appSettings);
+  if (!caseSync.ok) problems.push(...caseSync.problems);
+  if (problems.length > 0 || !caseSync.ok) {
     throw new UscError('USC_ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, {
       details: { problems },
     });
   }
-  const appSettings: Record<string, string | undefined> = {};
-  for (const name of APP_SETTINGS) appSettings[name] = raw[name];
   return {
     kafkaBrokers: brokers,
     embedded,
     kafka: { clientId: raw.KAFKA_CLIENT_ID ?? applicationId, tls, sasl },
     streams,
-    inputTopic: raw.INPUT_TOPIC ?? 'ucm-case-events',
-    outputTopic: raw.OUTPUT_TOPIC ?? 'urp-case-sync',
-    dlqTopic: raw.DLQ_TOPIC ?? 'ucm-case-events-dlq',
     partitions,
     httpHost,
     httpPort,
@@ -275,6 +272,6 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
         ? { certFile: raw.API_TLS_CERT, keyFile: raw.API_TLS_KEY }
         : undefined,
     logLevel,
-    appSettings,
+    caseSync: caseSync.settings,
   };
 }

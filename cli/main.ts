@@ -1,22 +1,61 @@
 #!/usr/bin/env node
 /**
  * The `urp-case-sync` binary. Commands: `start` (the service), `kafka` (the local broker), `describe`,
- * `reset`, `backfill`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure, 2 invalid config or usage.
+ * `reset`, `backfill`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected input), 2 invalid config
+ * or usage.
  */
+import { Registry } from 'prom-client';
 import { UscError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
-import { loadServiceConfig, parseFlags, rawSettings } from './config.js';
+import { createCaseSyncMetrics } from '../processors/case-sync-metrics.js';
+import { caseSyncTopology } from '../processors/case-sync-topology.js';
+import type { Logger } from '../topology/processor.js';
+import { runBackfill } from './backfill-command.js';
+import { loadServiceConfig, parseFlags, rawSettings, SETTING_NAMES, type ServiceConfig } from './config.js';
+import { replayDlq } from './dlq-replay.js';
 import { runKafkaCommand } from './kafka-command.js';
+import { resetApplication } from './reset-command.js';
 import { runStartCommand } from './start-command.js';
 
-const USAGE = `usage: urp-case-sync <command> [--setting-name value ...]
+const USAGE = `usage: urp-case-sync <command> [options] [--setting-name value ...]
 
 commands:
-  start [--demo]   run the service (starts an embedded Kafka broker when KAFKA_BROKERS is unset);
-                   --demo also feeds generated UCM events so cases appear
-  kafka            run the embedded Apache Kafka broker in the foreground
+  start [--demo]          run the service (starts an embedded Kafka broker when KAFKA_BROKERS is unset);
+                          --demo also feeds generated UCM events so cases appear
+  kafka                   run the embedded Apache Kafka broker in the foreground
+  describe [--format text|mermaid]
+                          print the processor topology (subtopologies, stores, topics)
+  reset [--dry-run]       application reset: input offsets to earliest, internal topics deleted, this
+                          machine's local state wiped; refused while instances are alive
+  backfill --file <export.jsonl> [--rejects-file <out.jsonl>] [--dry-run]
+                          publish deterministic UCM events for a JSON Lines export of historical cases
+  dlq replay (--all | --event-id <id,...> | --category <CAT,...> | --ref <partition:offset,...>)
+             [--force] [--dry-run]
+                          re-publish chosen dead-letter records to the input topic after a fix
 
-Every setting (see README) can be given as an env var (HTTP_PORT) or a flag (--http-port).`;
+Every setting (see README) can be given as an env var (HTTP_PORT) or a flag (--http-port).
+reset, backfill and dlq replay use KAFKA_BROKERS, or the embedded broker's address when it is unset.
+Exit codes: 0 ok, 1 failure or rejected input, 2 invalid configuration or usage.`;
+
+/** The flags each command takes besides settings; anything else is a usage error. */
+const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  start: ['DEMO'],
+  kafka: [],
+  describe: ['FORMAT'],
+  reset: ['DRY_RUN'],
+  backfill: ['FILE', 'REJECTS_FILE', 'DRY_RUN'],
+  'dlq replay': ['ALL', 'EVENT_ID', 'CATEGORY', 'REF', 'FORCE', 'DRY_RUN'],
+};
+
+const usage = (message: string) => new UscError('USC_ERR_CLI_USAGE', `${message}\n\n${USAGE}`);
+const list = (raw: string | undefined) =>
+  raw === undefined
+    ? undefined
+    : raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+const kebab = (name: string) => `--${name.toLowerCase().replace(/_/g, '-')}`;
 
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -26,23 +65,91 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** The brokers of the tools: KAFKA_BROKERS, else the embedded broker `npm start` / `npm run kafka` runs. */
+function toolBrokers(config: ServiceConfig, out: (line: string) => void): readonly string[] {
+  if (config.kafkaBrokers) return config.kafkaBrokers;
+  const address = `127.0.0.1:${config.embedded.port}`;
+  out(
+    `KAFKA_BROKERS is not set: using the embedded broker at ${address} (started by npm start or npm run kafka)`,
+  );
+  return [address];
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const { flags, positionals } = parseFlags(argv);
-  const command = positionals[0];
-  if (command === undefined || command === 'help' || flags.HELP !== undefined) {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
-  }
-  const config = loadServiceConfig(rawSettings(flags));
-  const logger = createLogger(config.logLevel, { command });
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (positionals.length === 0 || positionals[0] === 'help' || flags.HELP !== undefined) {
+    out(USAGE);
+    return positionals.length === 0 && flags.HELP === undefined ? 2 : 0;
+  }
+  const command = positionals[0] === 'dlq' ? `dlq ${positionals[1] ?? ''}`.trim() : positionals[0]!;
+  const allowed = COMMAND_FLAGS[command];
+  if (!allowed) throw usage(`unknown command ${JSON.stringify(positionals.join(' '))}`);
+  const extra = positionals.slice(command.split(' ').length);
+  if (extra.length > 0) throw usage(`unexpected argument(s) to ${command}: ${extra.join(' ')}`);
+  const settingNames: readonly string[] = SETTING_NAMES;
+  const unknown = Object.keys(flags).filter((f) => !allowed.includes(f) && !settingNames.includes(f));
+  if (unknown.length > 0) throw usage(`unknown option(s) for ${command}: ${unknown.map(kebab).join(', ')}`);
+
+  const config = loadServiceConfig(rawSettings(flags));
+  const logger: Logger = createLogger(config.logLevel, { command });
+  const dryRun = flags.DRY_RUN === 'true';
   switch (command) {
     case 'start':
       return runStartCommand(config, logger, out, untilSignal, { demo: flags.DEMO === 'true' });
     case 'kafka':
       return runKafkaCommand(config.embedded, logger, out, untilSignal);
+    case 'describe': {
+      const format = flags.FORMAT ?? 'text';
+      if (format !== 'text' && format !== 'mermaid') throw usage('--format must be text or mermaid');
+      const topology = caseSyncTopology(config.caseSync, {
+        metrics: createCaseSyncMetrics(new Registry()),
+        applicationId: config.streams.applicationId,
+      });
+      out(format === 'mermaid' ? topology.describeMermaid() : topology.describe());
+      return 0;
+    }
+    case 'reset': {
+      const plan = await resetApplication(config, toolBrokers(config, out), { dryRun, logger });
+      out(`${dryRun ? 'reset plan (dry run, nothing changed)' : 'reset done'} for ${plan.applicationId}:`);
+      out(
+        `  consumer group offsets to earliest on: ${plan.inputTopics.join(', ') || '(no input topics exist)'}`,
+      );
+      out(`  internal topics deleted: ${plan.internalTopics.join(', ') || '(none)'}`);
+      out(`  local state wiped: ${plan.stateDir}`);
+      return 0;
+    }
+    case 'backfill': {
+      if (!flags.FILE || flags.FILE === 'true') throw usage('backfill needs --file <export.jsonl>');
+      const report = await runBackfill(config, dryRun ? undefined : toolBrokers(config, out), {
+        file: flags.FILE,
+        rejectsFile: flags.REJECTS_FILE,
+        dryRun,
+        logger,
+        out,
+      });
+      return report.rejected.length > 0 ? 1 : 0;
+    }
+    case 'dlq replay': {
+      const filter = {
+        all: flags.ALL === 'true',
+        eventIds: list(flags.EVENT_ID),
+        categories: list(flags.CATEGORY),
+        refs: list(flags.REF),
+        force: flags.FORCE === 'true',
+      };
+      if (!filter.all && !filter.eventIds && !filter.categories && !filter.refs) {
+        throw usage('dlq replay needs a selection: --all, --event-id, --category or --ref');
+      }
+      const report = await replayDlq(config, toolBrokers(config, out), filter, { dryRun, logger });
+      out(
+        `dlq replay${dryRun ? ' (dry run, nothing published)' : ''}: scanned ${report.scanned}, matched ${report.matched}, replayed ${report.replayed}, skipped ${report.skipped.length}`,
+      );
+      for (const s of report.skipped) out(`  skipped ${s.ref}: ${s.reason}`);
+      return 0;
+    }
     default:
-      throw new UscError('USC_ERR_CLI_USAGE', `unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      throw usage(`unknown command ${JSON.stringify(command)}`);
   }
 }
 

@@ -6,13 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { UscError } from '../common/errors.js';
 import { createApiServer } from '../api/index.js';
 import { createKafka, ensureTopics, openAdmin, partitionCounts, type KafkaClient } from '../kafka/index.js';
 import { createCaseSyncMetrics } from '../processors/case-sync-metrics.js';
 import { caseSyncTopology } from '../processors/case-sync-topology.js';
 import { caseStoresView } from '../processors/case-sync-view.js';
-import { parseCaseSyncSettings, type CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
+import type { CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
 import { caseRecordSchema, historyEntrySchema } from '../processors/domain/event-contract.js';
 import { KafkaStreams } from '../topology/kafka-streams.js';
 import type { Logger } from '../topology/processor.js';
@@ -34,21 +33,6 @@ function readVersion(): string {
     }
   }
   return '0.0.0';
-}
-
-/** The application settings, or USC_ERR_CONFIG_INVALID listing every problem. */
-export function caseSyncSettings(config: ServiceConfig): CaseSyncSettings {
-  const result = parseCaseSyncSettings(config.appSettings);
-  if (!result.ok) {
-    throw new UscError(
-      'USC_ERR_CONFIG_INVALID',
-      `invalid configuration:\n  - ${result.problems.join('\n  - ')}`,
-      {
-        details: { problems: result.problems },
-      },
-    );
-  }
-  return result.settings;
 }
 
 /**
@@ -96,7 +80,7 @@ export async function startService(
   brokers: readonly string[],
   logger: Logger,
 ): Promise<RunningService> {
-  const settings = caseSyncSettings(config);
+  const settings = config.caseSync;
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
   await ensureAppTopics(kafka, config, settings, logger);
   const registry = new Registry();

@@ -9,7 +9,7 @@ import type { Logger } from '../topology/processor.js';
 import type { ServiceConfig } from './config.js';
 import { startDemoFeed, type DemoFeed } from './demo-feed.js';
 import { startEmbeddedKafka } from './kafka-command.js';
-import { caseSyncSettings, startService } from './service.js';
+import { startService } from './service.js';
 
 export async function runStartCommand(
   config: ServiceConfig,
@@ -18,7 +18,7 @@ export async function runStartCommand(
   untilSignal: () => Promise<NodeJS.Signals>,
   opts: { demo: boolean },
 ): Promise<number> {
-  const settings = caseSyncSettings(config);
+  const settings = config.caseSync;
   let broker: EmbeddedKafka | undefined;
   let brokers = config.kafkaBrokers;
   if (!brokers) {

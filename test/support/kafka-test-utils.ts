@@ -9,6 +9,8 @@ import {
   ensureTopics,
   openAdmin,
   publishRecords,
+  readRangesToEnd,
+  wholeTopicRanges,
   type KafkaClient,
   type TopicSpec,
 } from '../../kafka/index.js';
@@ -21,8 +23,8 @@ export function brokers(): string[] {
   return list.split(',');
 }
 
-export function testKafka(clientId = 'test'): KafkaClient {
-  return createKafka({ brokers: brokers(), clientId }, silentLogger);
+export function testKafka(clientId = 'test', list: readonly string[] = brokers()): KafkaClient {
+  return createKafka({ brokers: list, clientId }, silentLogger);
 }
 
 export function uniqueName(prefix: string): string {
@@ -130,4 +132,27 @@ export class TopicCollector {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
   }
+}
+
+/** Every committed record of `topic` up to its current end, read afresh (read_committed, past trailing markers). */
+export async function readTopicToEnd(kafka: KafkaClient, topic: string): Promise<CollectedRecord[]> {
+  const out: CollectedRecord[] = [];
+  await readRangesToEnd(
+    kafka,
+    await wholeTopicRanges(kafka, topic),
+    async (range, batch) => {
+      for (const r of batch.records) {
+        out.push({
+          topic,
+          partition: range.partition,
+          offset: r.offset,
+          key: r.key?.toString('utf8') ?? null,
+          value: r.value?.toString('utf8') ?? null,
+          headers: { ...r.headers },
+        });
+      }
+    },
+    { groupPrefix: uniqueName('read-to-end'), logger: silentLogger },
+  );
+  return out;
 }
