@@ -23,7 +23,7 @@ export interface ClusterMember {
 }
 
 export class Cluster {
-  readonly kafka = testKafka('cluster');
+  readonly kafka: ReturnType<typeof testKafka>;
   readonly app = uniqueName('usc');
   readonly input = `${this.app}-in`;
   readonly output = `${this.app}-out`;
@@ -32,22 +32,31 @@ export class Cluster {
   private readonly dirs: string[] = [];
   private collector: TopicCollector | undefined;
 
-  constructor(private readonly settings: Record<string, string> = {}) {}
+  constructor(
+    private readonly settings: Record<string, string> = {},
+    /** Bootstrap servers; default: the test run's broker. */
+    private readonly bootstrap: () => readonly string[] = brokers,
+  ) {
+    this.kafka = testKafka('cluster', this.bootstrap());
+  }
 
-  /** Starts (or restarts, keeping its state directory) an instance; resolves once its API listens. */
+  /**
+   * Starts (or restarts, keeping its state directory and settings, with `extra` settings on top) an instance;
+   * resolves once its API listens.
+   */
   async start(
     name: string,
     extra: Record<string, string> = {},
     options: { wait: boolean } = { wait: true },
   ): Promise<ClusterMember> {
     const previous = this.members.get(name);
-    let env = previous?.env;
+    let env = previous ? { ...previous.env, ...extra } : undefined;
     if (!env) {
       const port = await freePort('127.0.0.1');
       const stateDir = await mkdtemp(join(tmpdir(), `usc-${name}-`));
       this.dirs.push(stateDir);
       env = {
-        KAFKA_BROKERS: brokers().join(','),
+        KAFKA_BROKERS: this.bootstrap().join(','),
         APPLICATION_ID: this.app,
         INSTANCE_ID: name,
         INPUT_TOPIC: this.input,
@@ -80,6 +89,43 @@ export class Cluster {
   async allReady(timeoutMs = 120_000): Promise<void> {
     for (const m of this.running())
       await m.handle.until<{ ready: boolean }>('tasks', (t) => t.ready, timeoutMs);
+  }
+
+  /** Graceful stop (commit, leave the group) of one member. */
+  async close(name: string): Promise<void> {
+    await this.members.get(name)?.handle.close();
+  }
+
+  /** Waits until every running member's owner map names exactly the running members and covers `taskCount`. */
+  async ownersAgree(taskCount: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const running = this.running();
+      const maps = await Promise.all(
+        running.map((m) =>
+          m.handle.request<{ instanceId: string; active: string[]; standby: string[] }[]>('hosts'),
+        ),
+      );
+      const canonical = maps.map((hosts) =>
+        JSON.stringify(
+          [...hosts]
+            .sort((x, y) => x.instanceId.localeCompare(y.instanceId))
+            .map((h) => [h.instanceId, [...h.active].sort()]),
+        ),
+      );
+      const first = maps[0] ?? [];
+      const names = first.map((h) => h.instanceId).sort();
+      const covered = new Set(first.flatMap((h) => h.active)).size;
+      if (
+        new Set(canonical).size === 1 &&
+        JSON.stringify(names) === JSON.stringify(running.map((m) => m.name).sort()) &&
+        covered === taskCount
+      ) {
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`owner maps do not agree: ${canonical.join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 200)); // poll period of a condition wait
+    }
   }
 
   running(): ClusterMember[] {
