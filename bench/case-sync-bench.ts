@@ -1,0 +1,462 @@
+/**
+ * Benchmarks of the whole service: real `urp-case-sync start` processes (the compiled CLI) against the benchmark
+ * broker, fed with generated UCMv2 events. Throughput (1 and 3 instances, both guarantees), event -> queryable
+ * latency at a fixed rate, failover time after SIGKILL with and without a standby, API requests/s, RSS with many
+ * cases.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { silentLogger } from '../common/logger.js';
+import { freePort } from '../kafka/embedded/free-port.js';
+import {
+  committedOffsets,
+  createKafka,
+  listTopics,
+  openAdmin,
+  Publisher,
+  topicOffsets,
+  type KafkaClient,
+} from '../kafka/index.js';
+import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
+import type { ProcessingGuarantee } from '../topology/streams-config.js';
+import { percentile, runLoad, type LoadResult } from './http-load.js';
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const POLL_MS = 100; // poll period of the condition waits below
+
+const until = async (what: string, check: () => Promise<boolean>, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+};
+
+export interface Instance {
+  readonly name: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly stateDir: string;
+}
+
+/** One application (topics + consumer group) and its instances. */
+export class BenchApp {
+  readonly id = `bench-${randomUUID().slice(0, 8)}`;
+  readonly input = `${this.id}-in`;
+  readonly output = `${this.id}-out`;
+  readonly dlq = `${this.id}-dlq`;
+  readonly kafka: KafkaClient;
+  readonly instances = new Map<string, Instance>();
+
+  constructor(
+    readonly brokers: readonly string[],
+    readonly settings: {
+      readonly guarantee: ProcessingGuarantee;
+      readonly partitions: number;
+      readonly standbys: number;
+    },
+  ) {
+    this.kafka = createKafka({ brokers, clientId: this.id }, silentLogger);
+  }
+
+  async start(name: string): Promise<Instance> {
+    const port = await freePort('127.0.0.1');
+    const stateDir = await mkdtemp(join(tmpdir(), `usc-bench-${name}-`));
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, [CLI, 'start'], {
+      env: {
+        PATH: process.env.PATH,
+        KAFKA_BROKERS: this.brokers.join(','),
+        APPLICATION_ID: this.id,
+        INSTANCE_ID: name,
+        INPUT_TOPIC: this.input,
+        OUTPUT_TOPIC: this.output,
+        DLQ_TOPIC: this.dlq,
+        PARTITIONS: String(this.settings.partitions),
+        STATE_DIR: stateDir,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(port),
+        ADVERTISED_URL: url,
+        PROCESSING_GUARANTEE: this.settings.guarantee,
+        NUM_STANDBY_REPLICAS: String(this.settings.standbys),
+        SESSION_TIMEOUT_MS: '6000',
+        REPLICATION_FACTOR: '1',
+        LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const instance = { name, url, child, stateDir };
+    this.instances.set(name, instance);
+    return instance;
+  }
+
+  /** Waits until every running instance answers /readyz with 200. */
+  async ready(timeoutMs = 180_000): Promise<void> {
+    for (const i of this.running()) {
+      await until(
+        `${i.name} ready`,
+        async () => (await fetch(`${i.url}/readyz`).catch(() => undefined))?.status === 200,
+        timeoutMs,
+      );
+    }
+  }
+
+  running(): Instance[] {
+    return [...this.instances.values()].filter(
+      (i) => i.child.exitCode === null && i.child.signalCode === null,
+    );
+  }
+
+  /** Internal repartition topics of the application (sources of its later subtopologies). */
+  async repartitionTopics(): Promise<string[]> {
+    const admin = await openAdmin(this.kafka);
+    try {
+      return (await listTopics(admin)).filter(
+        (t) => t.startsWith(`${this.id}-`) && t.endsWith('-repartition'),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Resolves once the group's committed offsets reached the end of the input and of every repartition topic. */
+  async caughtUp(timeoutMs = 900_000): Promise<void> {
+    const topics = [this.input, ...(await this.repartitionTopics())];
+    const admin = await openAdmin(this.kafka);
+    try {
+      await until(
+        'the application to catch up',
+        async () => {
+          const committed = await committedOffsets(admin, this.id, topics);
+          for (const topic of topics) {
+            for (const [p, { high }] of await topicOffsets(admin, topic)) {
+              if (BigInt(committed.get(topic)?.get(p) ?? '-1') < BigInt(high)) return false;
+            }
+          }
+          return true;
+        },
+        timeoutMs,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async metric(instance: Instance, name: string): Promise<number> {
+    const text = await (await fetch(`${instance.url}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.running().map(
+        (i) =>
+          new Promise<void>((resolve) => {
+            i.child.once('exit', () => resolve());
+            i.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await Promise.all(
+      [...this.instances.values()].map((i) => rm(i.stateDir, { recursive: true, force: true })),
+    );
+  }
+}
+
+async function publishAll(
+  kafka: KafkaClient,
+  topic: string,
+  records: readonly { key: string; value: string }[],
+) {
+  const publisher = await Publisher.open(kafka);
+  try {
+    await publisher.publish(topic, records, 2_000);
+  } finally {
+    await publisher.close();
+  }
+}
+
+function workload(cases: number, seed: number) {
+  return generateUcmEvents({
+    seed,
+    cases,
+    duplicateRate: 0.05,
+    missingUrpRate: 0.1,
+    invalidRate: 0.01,
+    secondUcmRate: 0.05,
+    shuffleWindow: 8,
+  });
+}
+
+export interface CaseSyncThroughput {
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+}
+
+/** Events/s from the moment all instances are ready and the input is produced at full speed, to caught up. */
+export async function caseSyncThroughput(
+  brokers: readonly string[],
+  opts: { guarantee: ProcessingGuarantee; instances: number; cases: number; partitions: number },
+): Promise<CaseSyncThroughput> {
+  const app = new BenchApp(brokers, { guarantee: opts.guarantee, partitions: opts.partitions, standbys: 0 });
+  try {
+    for (let i = 0; i < opts.instances; i++) await app.start(`i${i}`);
+    await app.ready();
+    const records = workload(opts.cases, 7);
+    const started = performance.now();
+    await publishAll(app.kafka, app.input, records);
+    await app.caughtUp();
+    const seconds = (performance.now() - started) / 1000;
+    return { events: records.length, seconds, eventsPerSecond: records.length / seconds };
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * Event -> queryable latency: CASE_CREATED events at a fixed rate; for each, the time until `GET /cases/:id`
+ * answers 200 is approximated by the time until its record is in the committed output topic (what the API
+ * serves is committed with it). Reads the output read_committed as it arrives.
+ */
+export async function caseSyncLatency(
+  brokers: readonly string[],
+  opts: { ratePerSecond: number; seconds: number; partitions: number },
+): Promise<{ events: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+  const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions: opts.partitions, standbys: 0 });
+  try {
+    await app.start('i0');
+    await app.ready();
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const total = opts.ratePerSecond * opts.seconds;
+    const consumer = app.kafka.consumer({
+      groupId: `${app.id}-latency`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 10,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [app.output], fromBeginning: true });
+    const allSeen = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          const now = performance.now();
+          for (const m of batch.messages) {
+            const key = m.key?.toString() ?? '';
+            const t = sentAt.get(key);
+            if (t !== undefined) {
+              latencies.push(now - t);
+              sentAt.delete(key);
+            }
+          }
+          if (latencies.length >= total) resolve();
+        },
+      });
+    });
+    const publisher = await Publisher.open(app.kafka);
+    const tickMs = 20;
+    const perTick = Math.max(1, Math.round((opts.ratePerSecond * tickMs) / 1000));
+    const start = performance.now();
+    for (let sent = 0; sent < total;) {
+      const batch = [];
+      for (let j = 0; j < perTick && sent < total; j++, sent++) {
+        const urp = `LAT-${sent}`;
+        const at = new Date().toISOString();
+        batch.push({
+          key: `UCM-${urp}`,
+          value: JSON.stringify({
+            eventId: `${urp}-c`,
+            eventType: 'CASE_CREATED',
+            eventTime: at,
+            source: 'bench',
+            payload: { ucmCaseId: `UCM-${urp}`, urpCaseId: urp, initialStatus: 'OPEN', createdAt: at },
+          }),
+        });
+        sentAt.set(urp, performance.now());
+      }
+      await publisher.publish(app.input, batch, batch.length);
+      const nextAt = start + (sent / opts.ratePerSecond) * 1000;
+      const wait = nextAt - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait)); // pacing of the fixed rate
+    }
+    await publisher.close();
+    await Promise.race([
+      allSeen,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('latency: not all events seen')), 120_000),
+      ),
+    ]);
+    await consumer.disconnect();
+    latencies.sort((a, b) => a - b);
+    return {
+      events: latencies.length,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies.at(-1)!,
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * Failover: two instances hold `cases` cases; one is SIGKILLed; measures the time until the survivor is ready
+ * with every task active (includes the session timeout that detects the death, 6 s here), and how many changelog
+ * records it had to restore.
+ */
+export async function caseSyncFailover(
+  brokers: readonly string[],
+  opts: { standbys: number; cases: number; partitions: number },
+): Promise<{ seconds: number; restoredRecords: number }> {
+  const app = new BenchApp(brokers, {
+    guarantee: 'exactly_once',
+    partitions: opts.partitions,
+    standbys: opts.standbys,
+  });
+  try {
+    await app.start('a');
+    const b = await app.start('b');
+    await app.ready();
+    await publishAll(app.kafka, app.input, workload(opts.cases, 11));
+    await app.caughtUp();
+    const a = app.instances.get('a')!;
+    const tasks = opts.partitions * 3;
+    // Standbys catch up asynchronously: let them reach the end before the crash (what a steady state looks like).
+    if (opts.standbys > 0) {
+      await until(
+        'standbys caught up',
+        async () => {
+          const self = (await (await fetch(`${b.url}/instances/self`)).json()) as {
+            tasks: { standby: { lag: number }[] };
+          };
+          return self.tasks.standby.length > 0 && self.tasks.standby.every((s) => s.lag === 0);
+        },
+        60_000,
+      );
+    }
+    const restoredBefore = await app.metric(b, 'usc_streams_restore_records_total');
+    const killedAt = performance.now();
+    a.child.kill('SIGKILL');
+    await until(
+      'the survivor to own every task',
+      async () => {
+        const res = await fetch(`${b.url}/readyz`).catch(() => undefined);
+        if (res?.status !== 200) return false;
+        const view = (await (await fetch(`${b.url}/instances`)).json()) as {
+          members?: { instanceId: string; active: string[] }[];
+        };
+        const mine = view.members?.find((m) => m.instanceId === 'b');
+        return view.members?.length === 1 && mine?.active.length === tasks;
+      },
+      180_000,
+    );
+    const seconds = (performance.now() - killedAt) / 1000;
+    const restoredRecords = (await app.metric(b, 'usc_streams_restore_records_total')) - restoredBefore;
+    return { seconds, restoredRecords };
+  } finally {
+    await app.stop();
+  }
+}
+
+/** API requests/s and latency: a key owned locally, a key owned by the other instance, and a bare fastify route. */
+export async function apiBench(
+  brokers: readonly string[],
+  opts: { cases: number; partitions: number; durationMs: number },
+): Promise<{ local: LoadResult; forwarded: LoadResult; bare: LoadResult }> {
+  const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions: opts.partitions, standbys: 0 });
+  const bare = Fastify({ logger: false });
+  try {
+    const a = await app.start('a');
+    await app.start('b');
+    await app.ready();
+    const records = workload(opts.cases, 13);
+    await publishAll(app.kafka, app.input, records);
+    await app.caughtUp();
+    // Sort the case ids by which instance answers them (x-served-by).
+    const ids = [
+      ...new Set(records.map((r) => /"urpCaseId":"([^"]+)"/.exec(r.value)?.[1]).filter(Boolean)),
+    ] as string[];
+    const local: string[] = [];
+    const remote: string[] = [];
+    for (const id of ids.slice(0, 2_000)) {
+      const res = await fetch(`${a.url}/cases/${id}`);
+      if (res.status !== 200) continue;
+      (res.headers.get('x-served-by') === 'a' ? local : remote).push(id);
+    }
+    const pick = (list: string[]) => () => `/cases/${list[Math.floor(Math.random() * list.length)]}`;
+    const sample = new Map<string, unknown>();
+    for (const id of local.slice(0, 500)) sample.set(id, await (await fetch(`${a.url}/cases/${id}`)).json());
+    bare.get<{ Params: { id: string } }>('/cases/:id', async (req, reply) => {
+      const v = sample.get(req.params.id);
+      return v === undefined ? reply.code(404).send({}) : v;
+    });
+    const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+    const load = (baseUrl: string, list: string[]) =>
+      runLoad({ baseUrl, paths: pick(list), durationMs: opts.durationMs, connections: 16 });
+    return {
+      local: await load(a.url, local),
+      forwarded: await load(a.url, remote),
+      bare: await load(bareUrl, [...sample.keys()]),
+    };
+  } finally {
+    await bare.close();
+    await app.stop();
+  }
+}
+
+/** RSS of one instance holding `cases` cases (one CASE_CREATED each), after catching up. */
+export async function rssWithCases(
+  brokers: readonly string[],
+  opts: { cases: number; partitions: number },
+): Promise<{ cases: number; rssMb: number; heapMb: number; ingestSeconds: number }> {
+  const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions: opts.partitions, standbys: 0 });
+  try {
+    const i = await app.start('i0');
+    await app.ready();
+    const started = performance.now();
+    const publisher = await Publisher.open(app.kafka);
+    try {
+      const chunk = 10_000;
+      for (let n = 0; n < opts.cases; n += chunk) {
+        const batch = [];
+        for (let j = n; j < Math.min(opts.cases, n + chunk); j++) {
+          const at = new Date(Date.UTC(2025, 0, 1) + j * 1000).toISOString();
+          batch.push({
+            key: `UCM-M-${j}`,
+            value: JSON.stringify({
+              eventId: `M-${j}-c`,
+              eventType: 'CASE_CREATED',
+              eventTime: at,
+              source: 'bench',
+              payload: {
+                ucmCaseId: `UCM-M-${j}`,
+                urpCaseId: `M-${j}`,
+                initialStatus: 'OPEN',
+                createdAt: at,
+                extraAttributes: { priority: 'normal', caseType: 'alert' },
+              },
+            }),
+          });
+        }
+        await publisher.publish(app.input, batch, 2_000);
+      }
+    } finally {
+      await publisher.close();
+    }
+    await app.caughtUp(3_600_000);
+    const ingestSeconds = (performance.now() - started) / 1000;
+    const rss = await app.metric(i, 'process_resident_memory_bytes');
+    const heap = await app.metric(i, 'nodejs_heap_size_used_bytes');
+    return { cases: opts.cases, rssMb: rss / 1_048_576, heapMb: heap / 1_048_576, ingestSeconds };
+  } finally {
+    await app.stop();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: the benchmark suite on a real broker (the embedded one, or KAFKA_BROKERS). Each figure is run
+ * `--runs` times (default 3) and reported with its median. Writes bench/results/<timestamp>.json, latest.json and
+ * latest.svg. Options: `--quick` (small sizes, one run: a smoke test of the suite), `--runs N`,
+ * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss), `--rss-cases N` (default 1,000,000).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../common/logger.js';
+import { EmbeddedKafka } from '../kafka/embedded/index.js';
+import { KAFKA_VERSION } from '../kafka/embedded/versions.js';
+import { wordCountTopology } from '../topology/examples/word-count.js';
+import {
+  apiBench,
+  caseSyncFailover,
+  caseSyncLatency,
+  caseSyncThroughput,
+  rssWithCases,
+} from './case-sync-bench.js';
+import { figure, renderChart, type Figure } from './report.js';
+import { benchRawConsume, benchStreamsThroughput } from './streams-throughput.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SECTIONS = ['wordcount', 'casesync', 'latency', 'failover', 'api', 'rss'] as const;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    'rss-cases': { type: 'string' },
+  },
+});
+const quick = values.quick ?? false;
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const only = new Set(values.only ? values.only.split(',') : SECTIONS);
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s)) {
+    process.stderr.write(`bench: unknown section ${s}; sections: ${SECTIONS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const size = {
+  words: quick ? 20_000 : 100_000,
+  cases: quick ? 2_000 : 20_000,
+  latencySeconds: quick ? 5 : 15,
+  apiMs: quick ? 2_000 : 5_000,
+  rssCases: Number(values['rss-cases'] ?? (quick ? 50_000 : 1_000_000)),
+  partitions: 6,
+};
+const logger = createLogger('info', { component: 'bench' });
+const log = (msg: string) => process.stdout.write(`${msg}\n`);
+
+async function repeat<T>(label: string, n: number, fn: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await fn();
+    log(`  ${label} run ${i + 1}/${n}: ${JSON.stringify(r)}`);
+    out.push(r);
+  }
+  return out;
+}
+
+const sentence = (i: number) => ({
+  key: `s${i}`,
+  value: `the quick brown fox ${i % 997} jumps over the lazy dog ${i % 101}`,
+});
+
+async function main(): Promise<void> {
+  let broker: EmbeddedKafka | undefined;
+  const external = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
+  if (!external) {
+    broker = await EmbeddedKafka.start({ cacheDir: path.join(ROOT, '.kafka'), logger, heapMb: 1024 });
+  }
+  const brokers = external ?? [broker!.bootstrap];
+  const figures: Figure[] = [];
+  const started = new Date();
+  try {
+    if (only.has('wordcount')) {
+      log(`word count (streams runtime, ${size.words} sentences of 10 words, ${size.partitions} partitions)`);
+      for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
+        const rs = await repeat(guarantee, runs, () =>
+          benchStreamsThroughput({
+            brokers,
+            guarantee,
+            records: size.words,
+            partitions: size.partitions,
+            topology: (i, o) => wordCountTopology(i, o),
+            makeRecord: sentence,
+            measureRestore: guarantee === 'exactly_once',
+          }),
+        );
+        figures.push(
+          figure(
+            `word count ${guarantee}`,
+            'records/s',
+            rs.map((r) => r.recordsPerSecond),
+          ),
+        );
+        if (guarantee === 'exactly_once') {
+          figures.push(
+            figure(
+              'restore into LevelDB',
+              'records/s',
+              rs.map((r) => r.restore!.recordsPerSecond),
+              'start to ready, empty state dir',
+            ),
+          );
+        }
+      }
+      const raw = await repeat('raw consume', runs, () =>
+        benchRawConsume({ brokers, records: size.words, partitions: size.partitions, makeRecord: sentence }),
+      );
+      figures.push(
+        figure(
+          'broker raw consume (same records)',
+          'records/s',
+          raw.map((r) => r.recordsPerSecond),
+        ),
+      );
+    }
+    if (only.has('casesync')) {
+      log(
+        `case sync throughput (${size.cases} cases of generated UCM events, ${size.partitions} partitions)`,
+      );
+      for (const instances of [1, 3]) {
+        for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
+          const rs = await repeat(`${instances} instance(s) ${guarantee}`, runs, () =>
+            caseSyncThroughput(brokers, {
+              guarantee,
+              instances,
+              cases: size.cases,
+              partitions: size.partitions,
+            }),
+          );
+          figures.push(
+            figure(
+              `case sync ${guarantee}, ${instances} instance(s)`,
+              'events/s',
+              rs.map((r) => r.eventsPerSecond),
+            ),
+          );
+        }
+      }
+    }
+    if (only.has('latency')) {
+      log(`event -> queryable latency at 2000 events/s for ${size.latencySeconds} s`);
+      const rs = await repeat('latency', runs, () =>
+        caseSyncLatency(brokers, {
+          ratePerSecond: 2_000,
+          seconds: size.latencySeconds,
+          partitions: size.partitions,
+        }),
+      );
+      figures.push(
+        figure(
+          'event -> queryable p50',
+          'ms',
+          rs.map((r) => r.p50Ms),
+        ),
+      );
+      figures.push(
+        figure(
+          'event -> queryable p99',
+          'ms',
+          rs.map((r) => r.p99Ms),
+        ),
+      );
+    }
+    if (only.has('failover')) {
+      log(`failover after SIGKILL (2 instances, ${size.cases} cases)`);
+      for (const standbys of [1, 0]) {
+        const rs = await repeat(`standbys=${standbys}`, runs, () =>
+          caseSyncFailover(brokers, { standbys, cases: size.cases, partitions: size.partitions }),
+        );
+        figures.push(
+          figure(
+            `failover ${standbys ? 'with' : 'without'} standby`,
+            's',
+            rs.map((r) => r.seconds),
+            `includes the 6 s session timeout; restored ${rs.map((r) => r.restoredRecords).join('/')} records`,
+          ),
+        );
+      }
+    }
+    if (only.has('api')) {
+      log('API (2 instances, 16 keep-alive connections)');
+      const rs = await repeat('api', runs, () =>
+        apiBench(brokers, { cases: size.cases, partitions: size.partitions, durationMs: size.apiMs }),
+      );
+      for (const kind of ['local', 'forwarded', 'bare'] as const) {
+        const label = kind === 'bare' ? 'bare fastify from memory' : `GET /cases ${kind}`;
+        figures.push(
+          figure(
+            label,
+            'requests/s',
+            rs.map((r) => r[kind].requestsPerSecond),
+          ),
+        );
+        figures.push(
+          figure(
+            `${label} p99`,
+            'ms (p99)',
+            rs.map((r) => r[kind].p99Ms),
+          ),
+        );
+      }
+    }
+    if (only.has('rss')) {
+      log(`RSS with ${size.rssCases} cases (one instance)`);
+      const r = await rssWithCases(brokers, { cases: size.rssCases, partitions: size.partitions });
+      log(`  ${JSON.stringify(r)}`);
+      figures.push(
+        figure(`RSS with ${size.rssCases} cases`, 'MB', [r.rssMb], `heap ${r.heapMb.toFixed(0)} MB`),
+      );
+      figures.push(
+        figure(`ingest of ${size.rssCases} CASE_CREATED`, 'events/s', [r.cases / r.ingestSeconds]),
+      );
+    }
+  } finally {
+    await broker?.stop();
+  }
+  const report = {
+    date: started.toISOString(),
+    quick,
+    runs,
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    kafka: external ? 'external' : `embedded ${KAFKA_VERSION}`,
+    sizes: size,
+    figures,
+  };
+  const dir = path.join(ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  await writeFile(path.join(dir, `${stamp}.json`), json);
+  await writeFile(path.join(dir, 'latest.json'), json);
+  await writeFile(
+    path.join(dir, 'latest.svg'),
+    renderChart(`urp-case-sync benchmarks ${report.date} (median of ${runs})`, figures),
+  );
+  log('\nfigure | median | runs');
+  for (const f of figures)
+    log(`${f.name} | ${f.median} ${f.unit} | ${f.runs.join(', ')}${f.note ? ` (${f.note})` : ''}`);
+  log(`\nreport: bench/results/latest.json, chart: bench/results/latest.svg`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
