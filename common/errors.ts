@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   USC_ERR_TOPOLOGY_COPARTITION: 'Co-partitioned source topics have different partition counts.',
   USC_ERR_TASK_ILLEGAL_TRANSITION: 'A task was asked to move between lifecycle states that do not connect.',
   USC_ERR_TASK_MIGRATED: 'The task moved to another instance (producer fenced); close it dirty and rejoin.',
+  USC_ERR_TASK_COMMIT_TIMEOUT:
+    'A task commit did not finish in time (a stuck client request); the task is re-created from its last commit.',
   USC_ERR_TASK_CORRUPTED:
     'Local state of a task cannot be trusted; wipe the store and restore from the changelog.',
   USC_ERR_STORE_NOT_OPEN: 'A state store was used before init or after close.',

@@ -21,6 +21,12 @@ export interface StreamsConfig {
   readonly replicationFactor: number;
   /** Records buffered in a task before it commits early (bounds memory and transaction size). */
   readonly maxUncommittedRecords?: number;
+  /**
+   * Longest a task's commit (transaction or at-least-once send) may take before it counts as failed (default
+   * 30 s): the task is then re-created from its last commit, its new producer fencing the stuck one. Guards against
+   * client requests that never settle after a broker restart. Like Kafka Streams' task.timeout.ms.
+   */
+  readonly commitTimeoutMs?: number;
   /** Consumer session timeout (failure detection of a dead instance). Default 10 s. */
   readonly sessionTimeoutMs?: number;
 }

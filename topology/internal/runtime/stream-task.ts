@@ -11,7 +11,7 @@
  * A crash between 2 and 3 leaves the store at the previous checkpoint; the restore replays the committed tail.
  */
 import { performance } from 'node:perf_hooks';
-import { TaskMigratedError } from '../../../common/errors.js';
+import { TaskMigratedError, UscError } from '../../../common/errors.js';
 import {
   classifyKafkaError,
   topicPartitionKey,
@@ -51,6 +51,7 @@ export interface StreamTaskOptions {
   /** Commits consumer offsets outside a transaction (at_least_once). */
   readonly commitOffsets: (offsets: readonly InputOffset[]) => Promise<void>;
   readonly maxUncommittedRecords: number;
+  readonly commitTimeoutMs: number;
   readonly clock: () => number;
   readonly logger: Logger;
   readonly metrics: StreamsMetrics;
@@ -252,10 +253,10 @@ export class StreamTask {
         if (pos !== undefined)
           offsets.push({ topic: s.topic, partition: s.partition, offset: pos.toString() });
       }
-      const written = await options.producer.commit(
-        records,
-        options.applicationId,
-        options.exactlyOnce ? offsets : [],
+      const written = await withTimeout(
+        options.producer.commit(records, options.applicationId, options.exactlyOnce ? offsets : []),
+        options.commitTimeoutMs,
+        `commit of task ${this.idString}`,
       );
       for (const store of stores) {
         const cl = store.changelog;
@@ -313,4 +314,22 @@ export class StreamTask {
       this.machine.transition('closed');
     });
   }
+}
+
+/** Rejects with a retriable USC_ERR_TASK_COMMIT_TIMEOUT if `promise` does not settle within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new UscError('USC_ERR_TASK_COMMIT_TIMEOUT', `${what} did not finish within ${ms} ms`, {
+            retriable: true,
+          }),
+        ),
+      ms,
+    );
+  });
+  promise.catch(() => {}); // a late failure of the abandoned attempt is of no interest
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

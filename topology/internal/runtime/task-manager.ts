@@ -284,6 +284,7 @@ export class TaskManager {
       producer,
       commitOffsets: (offsets) => this.deps.consumer().commitOffsets(offsets),
       maxUncommittedRecords: config.maxUncommittedRecords ?? 10_000,
+      commitTimeoutMs: config.commitTimeoutMs ?? 30_000,
       clock: this.deps.clock,
       logger: taskLogger,
       metrics,
