@@ -10,6 +10,7 @@ import type { LogLevel } from '../common/logger.js';
 import type { KafkaConnectionConfig, SaslMechanism } from '../kafka/index.js';
 import { parseCaseSyncSettings, type CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
 import type { ProcessingGuarantee, StreamsConfig } from '../topology/streams-config.js';
+import { intSetting as int } from '../common/settings.js';
 
 export interface ServiceConfig {
   /** undefined = start the embedded broker. */
@@ -131,23 +132,6 @@ export function rawSettings(
   const raw: Record<string, string | undefined> = {};
   for (const name of SETTING_NAMES) raw[name] = flags[name] ?? env[name];
   return raw;
-}
-
-function int(
-  raw: string | undefined,
-  name: string,
-  def: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
-    return def;
-  }
-  return n;
 }
 
 function bool(raw: string | undefined, name: string, problems: string[]): boolean | undefined {

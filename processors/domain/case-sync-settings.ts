@@ -3,6 +3,7 @@
  * problem listed.
  */
 import { parseStatusMapping, type StatusMapping } from './statuses.js';
+import { intSetting as int } from '../../common/settings.js';
 
 export interface CaseSyncSettings {
   readonly inputTopic: string;
@@ -27,23 +28,6 @@ export const DEFAULTS = {
 export type SettingsResult =
   | { readonly ok: true; readonly settings: CaseSyncSettings }
   | { readonly ok: false; readonly problems: readonly string[] };
-
-function int(
-  raw: string | undefined,
-  name: string,
-  def: number,
-  min: number,
-  max: number,
-  problems: string[],
-) {
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
-    return def;
-  }
-  return n;
-}
 
 export function parseCaseSyncSettings(raw: Readonly<Record<string, string | undefined>>): SettingsResult {
   const problems: string[] = [];

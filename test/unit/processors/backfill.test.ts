@@ -8,10 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCaseSyncMetrics } from '../../../processors/case-sync-metrics.js';
 import { caseSyncTopology } from '../../../processors/case-sync-topology.js';
 import { backfillEventsForLine, BACKFILL_SOURCE } from '../../../processors/domain/backfill.js';
-import {
-  parseCaseSyncSettings,
-  type CaseSyncSettings,
-} from '../../../processors/domain/case-sync-settings.js';
+import type { CaseSyncSettings } from '../../../processors/domain/case-sync-settings.js';
+import { caseSyncSettingsOf } from '../../support/case-sync-settings.js';
 import type { CaseRecord, DlqRecord } from '../../../processors/domain/event-contract.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
@@ -21,11 +19,7 @@ afterEach(async () => {
   for (const d of drivers.splice(0)) await d.close();
 });
 
-function settings(raw: Record<string, string> = {}): CaseSyncSettings {
-  const r = parseCaseSyncSettings(raw);
-  if (!r.ok) throw new Error(r.problems.join('; '));
-  return r.settings;
-}
+const settings = caseSyncSettingsOf;
 const validation = (s = settings()) => ({
   statusMapping: s.statusMapping,
   attributeAllowlist: s.attributeAllowlist,

@@ -7,10 +7,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCaseSyncMetrics } from '../../../processors/case-sync-metrics.js';
 import { caseSyncTopology } from '../../../processors/case-sync-topology.js';
-import {
-  parseCaseSyncSettings,
-  type CaseSyncSettings,
-} from '../../../processors/domain/case-sync-settings.js';
+import { caseSyncSettingsOf } from '../../support/case-sync-settings.js';
 import type { CaseRecord, DlqRecord, HistoryEntry } from '../../../processors/domain/event-contract.js';
 import { toHistoryEntries } from '../../../processors/domain/case-record.js';
 import type { StoredHistoryEntry } from '../../../processors/domain/reduce-case.js';
@@ -23,11 +20,7 @@ afterEach(async () => {
   for (const d of drivers.splice(0)) await d.close();
 });
 
-function settings(raw: Record<string, string> = {}): CaseSyncSettings {
-  const r = parseCaseSyncSettings(raw);
-  if (!r.ok) throw new Error(r.problems.join('; '));
-  return r.settings;
-}
+const settings = caseSyncSettingsOf;
 
 function harness(raw: Record<string, string> = {}, partitions = 3) {
   const registry = new Registry();
