@@ -23,6 +23,7 @@ import { createStreamsAssignor, decodeOwnerMap, type HostEntry } from './interna
 import { resolvePartitionCounts } from './partitions.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
 import { TaskManager } from './internal/runtime/task-manager.js';
+import type { StreamTask } from './internal/runtime/stream-task.js';
 import type { Logger } from './processor.js';
 import type { StreamsConfig } from './streams-config.js';
 import { parseTaskId, taskIdToString } from './task-id.js';
@@ -331,14 +332,29 @@ export class KafkaStreams {
 
   /** Active and standby tasks of this instance, with state and lag. */
   localTasks(): {
-    active: { id: string; state: string; lag: number }[];
+    active: { id: string; state: string; lag: number; busy?: { job: string; forMs: number } }[];
     standby: { id: string; lag: number }[];
   } {
     const tm = this.taskManager;
     return {
-      active: (tm?.activeTasks() ?? []).map((t) => ({ id: t.idString, state: t.state, lag: t.lag() })),
+      active: (tm?.activeTasks() ?? []).map((t) => {
+        const busy = t.busy();
+        return {
+          id: t.idString,
+          state: t.state,
+          lag: t.lag(),
+          ...(busy ? { busy: { job: busy.label, forMs: Date.now() - busy.sinceMs } } : {}),
+        };
+      }),
       standby: (tm?.standbys.ids ?? []).map((id) => ({ id, lag: tm!.standbys.lag(id) })),
     };
+  }
+
+  /** Source positions and fetched high watermarks of every active task (diagnostics). */
+  debugPositions(): Record<string, ReturnType<StreamTask['sourcePositions']>> {
+    return Object.fromEntries(
+      (this.taskManager?.activeTasks() ?? []).map((t) => [t.idString, t.sourcePositions()]),
+    );
   }
 
   /** Task ids are `<subtopology>_<partition>`; exposed for callers that route by task. */

@@ -127,6 +127,29 @@ export class StreamTask {
   }
 
   /** Records between position and the last seen end offset, summed over sources. */
+  /** The job this task is running now (processing a batch, committing...) and since when, if any. */
+  busy(): { readonly label: string; readonly sinceMs: number } | undefined {
+    return this.queue.current;
+  }
+
+  /** Per source partition: the task's position and the high watermark seen in its last fetch. */
+  sourcePositions(): {
+    topic: string;
+    partition: number;
+    position: string | null;
+    highWatermark: string | null;
+  }[] {
+    return this.options.sources.map((s) => {
+      const key = topicPartitionKey(s.topic, s.partition);
+      return {
+        topic: s.topic,
+        partition: s.partition,
+        position: this.positions.get(key)?.toString() ?? null,
+        highWatermark: this.highWatermarks.get(key)?.toString() ?? null,
+      };
+    });
+  }
+
   lag(): number {
     let lag = 0n;
     for (const [key, hw] of this.highWatermarks) {
@@ -153,8 +176,12 @@ export class StreamTask {
     let position = this.positions.get(key);
     const started = performance.now();
     let processed = 0;
+    let complete = true;
     for (const record of batch.records) {
-      if (!controls.isActive()) break;
+      if (!controls.isActive()) {
+        complete = false;
+        break;
+      }
       const offset = BigInt(record.offset);
       if (position !== undefined && offset < position) {
         controls.resolveOffset(record.offset);
@@ -178,6 +205,15 @@ export class StreamTask {
         await controls.heartbeat();
         if (this.pending.length >= this.options.maxUncommittedRecords) await this.doCommit();
       }
+    }
+    // A fetch ends past its last record when transaction markers (or aborted records) follow it: the position
+    // moves past them too, as the Java consumer's does, or the committed offset (and the lag) stay behind the
+    // end of a transactionally written topic forever.
+    const next = BigInt(batch.nextOffset);
+    if (complete && (position === undefined || next > position)) {
+      this.positions.set(key, next);
+      this.dirty = true;
+      controls.resolveOffset((next - 1n).toString());
     }
     if (processed > 0) {
       this.options.metrics.recordsProcessed.inc({ subtopology: this.subtopologyLabel }, processed);
@@ -203,7 +239,7 @@ export class StreamTask {
       if (position !== undefined && next <= position) return;
       this.positions.set(key, next);
       this.dirty = true;
-    });
+    }, 'advancePosition');
   }
 
   /** Fires due wall-clock punctuations (in the task's queue). */
@@ -211,7 +247,7 @@ export class StreamTask {
     return this.queue.run(async () => {
       if (this.machine.state !== 'running' || !this.engine || this.failed) return;
       if (await this.engine.punctuateWallClock(now)) this.dirty = true;
-    });
+    }, 'punctuate');
   }
 
   /** Commits if there is uncommitted work and the interval elapsed (or `force`). */
@@ -221,7 +257,7 @@ export class StreamTask {
       if (!this.dirty && this.pending.length === 0) return;
       if (!force && !this.commitRequested && now - this.lastCommitAt < intervalMs) return;
       await this.doCommit();
-    });
+    }, 'maybeCommit');
   }
 
   private async doCommit(): Promise<void> {
@@ -312,7 +348,7 @@ export class StreamTask {
       for (const store of this.options.stores.values()) await store.close();
       if (this.options.exactlyOnce) await this.options.producer.disconnect();
       this.machine.transition('closed');
-    });
+    }, 'close');
   }
 }
 

@@ -51,6 +51,8 @@ export interface TaskManagerDeps {
   readonly onTasksChanged: () => void;
 }
 
+const STUCK_AFTER_MS = 30_000;
+
 export class TaskManager {
   private readonly active = new Map<string, StreamTask>();
   private readonly byPartition = new Map<string, StreamTask>();
@@ -59,7 +61,8 @@ export class TaskManager {
   /** Consecutive reconcile attempts that failed on a retriable Kafka error (drives the backoff). */
   private reconcileFailures = 0;
   private reconcileRetry: NodeJS.Timeout | undefined;
-  private ticking = false;
+  private readonly ticking = new Set<StreamTask>();
+  private readonly stuckReported = new WeakMap<StreamTask, number>();
   private shuttingDown = false;
   readonly standbys: StandbyTasks;
   private readonly exactlyOnce: boolean;
@@ -156,6 +159,22 @@ export class TaskManager {
       if (task.state !== 'running') await this.removeTask(task, false).catch(() => {});
     }
     this.reconcileLater(delay);
+  }
+
+  /** Warns (every 30 s per task) about a task whose current job has run for 30 s or more. */
+  private reportStuckTasks(): void {
+    const wall = Date.now();
+    for (const task of this.active.values()) {
+      const busy = task.busy();
+      if (!busy || wall - busy.sinceMs < STUCK_AFTER_MS) continue;
+      const last = this.stuckReported.get(task) ?? 0;
+      if (wall - last < STUCK_AFTER_MS) continue;
+      this.stuckReported.set(task, wall);
+      this.deps.logger.warn(
+        { taskId: task.idString, job: busy.label, forMs: wall - busy.sinceMs },
+        'task is stuck in a job (a Kafka or store call that does not settle)',
+      );
+    }
   }
 
   private reconcileLater(delayMs: number): void {
@@ -345,30 +364,28 @@ export class TaskManager {
     task?.advancePosition(topic, partition, nextOffset).catch((err: unknown) => this.deps.onFatal(err));
   }
 
-  /** Commit/punctuation tick: commits tasks whose interval elapsed and fires wall-clock punctuations. */
+  /**
+   * Commit/punctuation tick: fires due wall-clock punctuations and commits tasks whose interval elapsed. A task
+   * whose previous tick is still running is skipped (while Kafka is slow a commit can outlast the interval, and
+   * piling more commits behind it would only repeat its failure); other tasks are not held up by it.
+   */
   async tick(force = false): Promise<void> {
-    // Ticks never overlap: while Kafka is slow (a broker restarting) a commit can outlast the tick interval, and
-    // piling more commits behind it would only repeat its failure.
-    if (this.ticking && !force) return;
-    this.ticking = true;
-    try {
-      await this.tickOnce(force);
-    } finally {
-      this.ticking = false;
-    }
-  }
-
-  private async tickOnce(force: boolean): Promise<void> {
+    this.reportStuckTasks();
     const now = this.deps.clock();
     await Promise.all(
-      [...this.active.values()].map(async (task) => {
-        try {
-          await task.punctuate(now);
-          await task.maybeCommit(now, this.deps.config.commitIntervalMs, force);
-        } catch (err) {
-          await this.onTaskError(task, err);
-        }
-      }),
+      [...this.active.values()]
+        .filter((task) => !this.ticking.has(task))
+        .map(async (task) => {
+          this.ticking.add(task);
+          try {
+            await task.punctuate(now);
+            await task.maybeCommit(now, this.deps.config.commitIntervalMs, force);
+          } catch (err) {
+            await this.onTaskError(task, err);
+          } finally {
+            this.ticking.delete(task);
+          }
+        }),
     );
   }
 
