@@ -14,6 +14,7 @@ import {
   classifyKafkaError,
   TaskProducer,
   committedOffsets,
+  topicOffsets,
   openAdmin,
   topicPartitionKey,
   type BatchControls,
@@ -224,8 +225,23 @@ export class TaskManager {
     const topics = [...new Set(tasks.flatMap((t) => t.sources.map((s) => s.topic)))];
     const admin = await openAdmin(kafka);
     let committed: Map<string, Map<number, string>>;
+    // Where a source partition without a committed offset starts: its earliest offset (auto.offset.reset =
+    // earliest). It must be set explicitly: a task re-created after a dirty close shares the consumer, whose
+    // fetch position is wherever the old incarnation got to, past records whose effects were just aborted.
+    const earliest = new Map<string, string>();
     try {
       committed = await committedOffsets(admin, config.applicationId, topics);
+      for (const topic of topics) {
+        const missing = tasks.some((t) =>
+          t.sources.some(
+            (s) => s.topic === topic && BigInt(committed.get(topic)?.get(s.partition) ?? '-1') < 0n,
+          ),
+        );
+        if (!missing) continue;
+        for (const [partition, { low }] of await topicOffsets(admin, topic)) {
+          earliest.set(topicPartitionKey(topic, partition), low);
+        }
+      }
     } finally {
       await admin.disconnect();
     }
@@ -234,8 +250,10 @@ export class TaskManager {
       if (this.active.get(task.idString) !== task || task.state !== 'restoring') continue;
       const offsets = new Map<string, string>();
       for (const s of task.sources) {
+        const key = topicPartitionKey(s.topic, s.partition);
         const o = committed.get(s.topic)?.get(s.partition);
-        if (o !== undefined) offsets.set(topicPartitionKey(s.topic, s.partition), o);
+        const start = o !== undefined && BigInt(o) >= 0n ? o : earliest.get(key);
+        if (start !== undefined) offsets.set(key, start);
       }
       await task.startRunning(offsets);
       for (const s of task.sources) {
