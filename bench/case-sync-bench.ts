@@ -25,6 +25,7 @@ import {
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
 import type { ProcessingGuarantee } from '../topology/streams-config.js';
 import { percentile, runLoad, type LoadResult } from './http-load.js';
+import { waitCaughtUp } from './streams-throughput.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const POLL_MS = 100; // poll period of the condition waits below
@@ -124,27 +125,9 @@ export class BenchApp {
     }
   }
 
-  /** Resolves once the group's committed offsets reached the end of the input and of every repartition topic. */
-  async caughtUp(timeoutMs = 900_000): Promise<void> {
-    const topics = [this.input, ...(await this.repartitionTopics())];
-    const admin = await openAdmin(this.kafka);
-    try {
-      await until(
-        'the application to catch up',
-        async () => {
-          const committed = await committedOffsets(admin, this.id, topics);
-          for (const topic of topics) {
-            for (const [p, { high }] of await topicOffsets(admin, topic)) {
-              if (BigInt(committed.get(topic)?.get(p) ?? '-1') < BigInt(high)) return false;
-            }
-          }
-          return true;
-        },
-        timeoutMs,
-      );
-    } finally {
-      await admin.disconnect();
-    }
+  /** Every stage of the application processed and committed everything produced so far. */
+  caughtUp(timeoutMs = 900_000): Promise<void> {
+    return waitCaughtUp(this.kafka, this.id, this.input, timeoutMs);
   }
 
   async metric(instance: Instance, name: string): Promise<number> {

@@ -13,6 +13,7 @@ import { silentLogger } from '../common/logger.js';
 import {
   committedOffsets,
   createKafka,
+  listTopics,
   ensureTopics,
   openAdmin,
   Publisher,
@@ -55,23 +56,36 @@ export async function produceBulk(
   }
 }
 
-async function waitCaughtUp(
+/**
+ * Resolves once the group's committed offsets reached the end (read_committed) of the input and of every
+ * repartition topic of the application: every stage of the topology processed and committed everything.
+ */
+export async function waitCaughtUp(
   kafka: KafkaClient,
-  groupId: string,
-  topic: string,
+  applicationId: string,
+  input: string,
   timeoutMs: number,
 ): Promise<void> {
   const admin = await openAdmin(kafka);
   try {
-    const end = await topicOffsets(admin, topic);
+    const topics = [
+      input,
+      ...(await listTopics(admin)).filter(
+        (t) => t.startsWith(`${applicationId}-`) && t.endsWith('-repartition'),
+      ),
+    ];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const committed = (await committedOffsets(admin, groupId, [topic])).get(topic) ?? new Map();
+      const committed = await committedOffsets(admin, applicationId, topics);
       let done = true;
-      for (const [p, { high }] of end) if (BigInt(committed.get(p) ?? '-1') < BigInt(high)) done = false;
+      for (const topic of topics) {
+        for (const [p, { high }] of await topicOffsets(admin, topic)) {
+          if (BigInt(committed.get(topic)?.get(p) ?? '-1') < BigInt(high)) done = false;
+        }
+      }
       if (done) return;
       if (Date.now() > deadline) throw new Error(`not caught up within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 50)); // poll period of the condition
     }
   } finally {
     await admin.disconnect();
@@ -189,11 +203,14 @@ export async function benchRawConsume(options: {
   await consumer.subscribe({ topics: [id], fromBeginning: true });
   let seen = 0;
   let started = 0;
+  // From the moment the consumer joined (its first fetch follows), like the streams figures that start at ready.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (started === 0) started = performance.now();
+  });
   const done = new Promise<void>((resolve) => {
     void consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        if (started === 0) started = performance.now();
         seen += batch.messages.length;
         if (seen >= options.records) resolve();
       },
