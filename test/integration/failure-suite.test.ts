@@ -71,8 +71,14 @@ async function verify(
       const tasks = await Promise.all(
         cluster.running().map(async (m) => [m.name, await m.handle.request('tasks').catch(String)] as const),
       );
+      const positions = await Promise.all(
+        cluster
+          .running()
+          .map(async (m) => [m.name, await m.handle.request('positions').catch(String)] as const),
+      );
+      const ends = await cluster.committedEnds();
       throw new Error(
-        `${err.message}\ndiff (first 10): ${JSON.stringify(currentDiff().slice(0, 10))}\ntasks: ${JSON.stringify(tasks)}`,
+        `${err.message}\ndiff (first 10): ${JSON.stringify(currentDiff().slice(0, 10))}\ntasks: ${JSON.stringify(tasks)}\npositions: ${JSON.stringify(positions)}\nread_committed ends: ${JSON.stringify(ends)}`,
       );
     });
   expect(diffTable(await cluster.table(), model.table)).toEqual([]);
@@ -173,7 +179,9 @@ describe('failure suite', () => {
 
   it('5. survives the broker being stopped for 20 s and restarted while instances run', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'usc-broker-'));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    // KEEP_BROKER_DATA=1 keeps the broker's data and log for a post-mortem (start a broker on it and read).
+    if (process.env.KEEP_BROKER_DATA) console.error(`scenario 5 broker data: ${dataDir}`);
+    else cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const port = await freePort('127.0.0.1');
     const controllerPort = await freePort('127.0.0.1');
     const launch = () =>

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../kafka/embedded/free-port.js';
+import { listTopics, openAdmin, topicOffsets } from '../../kafka/index.js';
 import type { GeneratedRecord } from '../../processors/simulation/ucm-event-generator.js';
 import { spawnInstance, type InstanceHandle } from './instance-harness.js';
 import { brokers, produce, TopicCollector, testKafka, uniqueName } from './kafka-test-utils.js';
@@ -125,6 +126,21 @@ export class Cluster {
       }
       if (Date.now() > deadline) throw new Error(`owner maps do not agree: ${canonical.join(' | ')}`);
       await new Promise((r) => setTimeout(r, 200)); // poll period of a condition wait
+    }
+  }
+
+  /** Read_committed end offsets (last stable offsets) of the application's topics, by topic and partition. */
+  async committedEnds(): Promise<Record<string, Record<number, string>>> {
+    const admin = await openAdmin(this.kafka);
+    try {
+      const topics = (await listTopics(admin)).filter((t) => t.startsWith(`${this.app}-`));
+      const out: Record<string, Record<number, string>> = {};
+      for (const t of topics) {
+        out[t] = Object.fromEntries([...(await topicOffsets(admin, t))].map(([p, o]) => [p, o.high]));
+      }
+      return out;
+    } finally {
+      await admin.disconnect();
     }
   }
 

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     let data: unknown;
     if (msg.cmd === 'tasks') data = { ...streams.localTasks(), ready: streams.isReady() };
     else if (msg.cmd === 'hosts') data = streams.hosts();
+    else if (msg.cmd === 'positions') data = streams.debugPositions();
     else if (msg.cmd === 'close') {
       await service.close();
       send({ event: 'reply', id: msg.id, data: 'closed' });
