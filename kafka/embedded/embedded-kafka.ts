@@ -189,9 +189,12 @@ export class EmbeddedKafka {
     return this.stopping;
   }
 
-  /** Kills the JVM without a clean shutdown (crash tests). The data directory is kept for a restart. */
-  kill(): void {
+  /** Kills the JVM without a clean shutdown (crash tests); resolves once it exited. The data is kept for a restart. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill('SIGKILL');
+    await exited;
   }
 }
 
