@@ -13,15 +13,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { silentLogger } from '../common/logger.js';
 import { freePort } from '../kafka/embedded/free-port.js';
-import {
-  committedOffsets,
-  createKafka,
-  listTopics,
-  openAdmin,
-  Publisher,
-  topicOffsets,
-  type KafkaClient,
-} from '../kafka/index.js';
+import { createKafka, listTopics, openAdmin, Publisher, type KafkaClient } from '../kafka/index.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
 import type { ProcessingGuarantee } from '../topology/streams-config.js';
 import { percentile, runLoad, type LoadResult } from './http-load.js';
