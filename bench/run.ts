@@ -45,7 +45,7 @@ for (const s of only) {
 }
 const size = {
   words: quick ? 20_000 : 100_000,
-  cases: quick ? 2_000 : 20_000,
+  cases: quick ? 2_000 : 10_000,
   latencySeconds: quick ? 5 : 15,
   apiMs: quick ? 2_000 : 5_000,
   rssCases: Number(values['rss-cases'] ?? (quick ? 50_000 : 1_000_000)),

@@ -16,6 +16,9 @@ const FATAL_TYPES = new Set([
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
   'SASL_AUTHENTICATION_FAILED',
   'INVALID_CONFIG',
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
 ]);
 
 interface KafkaLikeError {
@@ -53,4 +56,21 @@ export function classifyKafkaError(err: unknown): KafkaErrorClass {
   if (name === 'KafkaJSNumberOfRetriesExceeded' || name === 'KafkaJSConnectionClosedError')
     return 'retriable';
   return 'fatal';
+}
+
+/**
+ * True when the error (or one it wraps) is of a kind that no retry can fix: authorization, invalid config, a
+ * record the broker will never accept. Unlike {@link classifyKafkaError}'s catch-all `fatal`, this never
+ * includes unknown errors, so callers can stop on it without mistaking a transient failure for a fatal one.
+ */
+export function isDefinitelyFatal(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const e = current as KafkaLikeError;
+    if (e.type && FATAL_TYPES.has(e.type)) return true;
+    current = e.cause ?? e.originalError;
+  }
+  return false;
 }

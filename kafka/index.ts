@@ -32,5 +32,5 @@ export { TaskProducer, topicPartitionKey, type InputOffset, type WrittenOffsets 
 export { PartitionReader, type PartitionStart, type PartitionReaderOptions } from './partition-reader.js';
 export { readRangesToEnd, wholeTopicRanges, type ReadRange } from './read-to-end.js';
 export { Publisher, publishRecords, type PublishMessage } from './publisher.js';
-export { classifyKafkaError, type KafkaErrorClass } from './errors.js';
+export { classifyKafkaError, isDefinitelyFatal, type KafkaErrorClass } from './errors.js';
 export { partitionForKey } from './partitioner.js';

@@ -13,6 +13,13 @@ import { classifyKafkaError } from './errors.js';
 
 /** Attempts of a transaction whose sends (not its commit) failed with a retriable error. */
 const MAX_SEND_ATTEMPTS = 5;
+/**
+ * Upper bound of one produce request's payload. kafkajs puts all of a request's records for a partition into one
+ * record batch, and the broker rejects a batch over `message.max.bytes` (1 MiB by default) with
+ * MESSAGE_TOO_LARGE, so a large commit (many records, big history values) is sent as several requests within
+ * the same transaction.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 export interface InputOffset {
   readonly topic: string;
@@ -77,23 +84,31 @@ export class TaskProducer {
     groupId: string,
     offsets: readonly InputOffset[],
   ): Promise<WrittenOffsets> {
-    const topicMessages = groupByTopic(records);
+    const chunks = chunkBySize(records, MAX_REQUEST_BYTES);
     if (!this.transactional) {
-      const meta = topicMessages.length > 0 ? await this.producer.sendBatch({ topicMessages, acks: -1 }) : [];
-      return writtenOffsets(meta, records);
+      const written: WrittenOffsets = new Map();
+      for (const chunk of chunks) {
+        const meta = await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1 });
+        mergeWritten(written, writtenOffsets(meta, chunk));
+      }
+      return written;
     }
     for (let attempt = 1; ; attempt++) {
       let tx: Transaction | undefined;
       let committing = false;
       try {
         tx = await this.producer.transaction();
-        const meta = topicMessages.length > 0 ? await tx.sendBatch({ topicMessages, acks: -1 }) : [];
+        const written: WrittenOffsets = new Map();
+        for (const chunk of chunks) {
+          const meta = await tx.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1 });
+          mergeWritten(written, writtenOffsets(meta, chunk));
+        }
         if (offsets.length > 0) {
           await tx.sendOffsets({ consumerGroupId: groupId, topics: groupOffsets(offsets) });
         }
         committing = true;
         await tx.commit();
-        return writtenOffsets(meta, records);
+        return written;
       } catch (err) {
         const kind = classifyKafkaError(err);
         if (tx?.isActive() && kind !== 'fenced') await tx.abort().catch(() => {});
@@ -107,6 +122,38 @@ export class TaskProducer {
 
   async disconnect(): Promise<void> {
     await this.producer.disconnect().catch(() => {});
+  }
+}
+
+function recordBytes(r: OutgoingRecord): number {
+  let n = 64 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const [k, v] of Object.entries(r.headers)) n += k.length + String(v).length + 8;
+  return n;
+}
+
+/** Splits records into consecutive chunks of at most `maxBytes` (a single larger record is a chunk of its own). */
+function chunkBySize(records: readonly OutgoingRecord[], maxBytes: number): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const bytes = recordBytes(r);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function mergeWritten(into: WrittenOffsets, more: WrittenOffsets): void {
+  for (const [key, next] of more) {
+    const prev = into.get(key);
+    if (prev === undefined || BigInt(next) > BigInt(prev)) into.set(key, next);
   }
 }
 

@@ -65,6 +65,21 @@ describe('kafka port', () => {
     expect(ends.get(0)?.high).toBe('5');
   });
 
+  it('commits a transaction larger than the message size limit of the broker (sent as several requests)', async () => {
+    const topic = uniqueName('big');
+    await createTopics(kafka, [{ topic, partitions: 1 }]);
+    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
+    cleanups.push(() => producer.disconnect());
+    // 3000 records of 1 KiB to one partition: ~3 MiB, three times message.max.bytes.
+    const big = 'x'.repeat(1024);
+    const records = Array.from({ length: 3000 }, (_, i) => record(topic, 0, `k${i}`, big));
+    const written = await producer.commit(records, uniqueName('g'), []);
+    expect(written.get(`${topic}:0`)).toBe('3000');
+    const admin = await openAdmin(kafka);
+    cleanups.push(() => admin.disconnect());
+    expect((await topicOffsets(admin, topic)).get(0)?.high).toBe('3001'); // 3000 records + the commit marker
+  });
+
   it('fences the older producer of a transactional id and classifies the error as fenced', async () => {
     const topic = uniqueName('fence');
     await createTopics(kafka, [{ topic, partitions: 1 }]);

@@ -12,6 +12,7 @@
 import { TaskCorruptedError, TaskMigratedError, describeError } from '../../../common/errors.js';
 import {
   classifyKafkaError,
+  isDefinitelyFatal,
   TaskProducer,
   committedOffsets,
   topicOffsets,
@@ -411,6 +412,15 @@ export class TaskManager {
     if (this.active.get(task.idString) !== task) {
       // Already replaced (work of the old incarnation failing late): just make sure it is closed.
       await task.close(false).catch(() => {});
+      return;
+    }
+    if (isDefinitelyFatal(err)) {
+      // Re-creating the task would fail the same way forever (a record the broker never accepts, a missing ACL).
+      this.deps.logger.error(
+        { taskId: task.idString, err: describeError(err) },
+        'commit failed on an error no retry can fix; stopping the instance (committed state is intact)',
+      );
+      this.deps.onFatal(err);
       return;
     }
     await this.removeTask(task, false).catch(() => {});
