@@ -2,7 +2,8 @@
  * `npm run bench`: the benchmark suite on a real broker (the embedded one, or KAFKA_BROKERS). Each figure is run
  * `--runs` times (default 3) and reported with its median. Writes bench/results/<timestamp>.json, latest.json and
  * latest.svg. Options: `--quick` (small sizes, one run: a smoke test of the suite), `--runs N`,
- * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss), `--rss-cases N` (default 1,000,000).
+ * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss), `--rss-cases N` (default 1,000,000),
+ * `--latency-rate N` (events/s of the latency section, default 2000).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     only: { type: 'string' },
     'rss-cases': { type: 'string' },
+    'latency-rate': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -49,6 +51,7 @@ const size = {
   latencySeconds: quick ? 5 : 15,
   apiMs: quick ? 2_000 : 5_000,
   rssCases: Number(values['rss-cases'] ?? (quick ? 50_000 : 1_000_000)),
+  latencyRate: Number(values['latency-rate'] ?? 2_000),
   partitions: 6,
 };
 const logger = createLogger('info', { component: 'bench' });
@@ -160,10 +163,10 @@ async function main(): Promise<void> {
       }
     }
     if (only.has('latency')) {
-      log(`event -> queryable latency at 2000 events/s for ${size.latencySeconds} s`);
+      log(`event -> queryable latency at ${size.latencyRate} events/s for ${size.latencySeconds} s`);
       const rs = await repeat('latency', runs, () =>
         caseSyncLatency(brokers, {
-          ratePerSecond: 2_000,
+          ratePerSecond: size.latencyRate,
           seconds: size.latencySeconds,
           partitions: size.partitions,
         }),
