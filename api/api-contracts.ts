@@ -2,34 +2,19 @@
  * What the query API needs from the rest of the service, as narrow interfaces (the runtime's KafkaStreams and the
  * case-sync application satisfy them; tests pass fakes of pure logic only). The API never imports kafkajs.
  */
-import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 
-/** One instance of the group as the owner map sees it. */
-export interface InstanceInfo {
-  readonly memberId: string;
-  readonly instanceId: string;
-  readonly url: string;
-  readonly active: readonly string[];
-  readonly standby: readonly string[];
-}
-
-/** Where a key lives. */
-export interface KeyLocation {
-  readonly partition: number;
-  readonly taskId: string;
-  readonly active: InstanceInfo | undefined;
-  readonly standbys: readonly InstanceInfo[];
-}
-
-export type LocalStoreAnswer =
-  | {
-      readonly ok: true;
-      readonly kind: 'active' | 'standby';
-      readonly store: ReadOnlyKeyValueStore<unknown, unknown>;
-      /** Records the copy is behind (0 for a running active task). */
-      readonly lag: number;
-    }
-  | { readonly ok: false; readonly reason: 'not-local' | 'restoring' | 'unknown-store' };
+// The runtime's own types (one definition): an instance of the group as the owner map sees it, where a key
+// lives, and what this instance holds of a task's store.
+export type {
+  HostEntry as InstanceInfo,
+  KeyQueryMetadata as KeyLocation,
+  LocalStoreResult as LocalStoreAnswer,
+} from '../topology/kafka-streams.js';
+import type {
+  HostEntry as InstanceInfo,
+  KeyQueryMetadata as KeyLocation,
+  LocalStoreResult as LocalStoreAnswer,
+} from '../topology/kafka-streams.js';
 
 /** The interactive-query surface of a streams instance. */
 export interface QueryableStreams {

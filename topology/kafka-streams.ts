@@ -33,6 +33,8 @@ export type StreamsState =
   'created' | 'rebalancing' | 'running' | 'pending_shutdown' | 'not_running' | 'error';
 
 /** Where a key lives: its partition, task, active host and standby hosts (from the latest owner map). */
+export type { HostEntry };
+
 export interface KeyQueryMetadata {
   readonly partition: number;
   readonly taskId: string;
