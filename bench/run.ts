@@ -173,14 +173,14 @@ async function main(): Promise<void> {
       );
       figures.push(
         figure(
-          'event -> queryable p50',
+          `event -> queryable p50 at ${size.latencyRate}/s`,
           'ms',
           rs.map((r) => r.p50Ms),
         ),
       );
       figures.push(
         figure(
-          'event -> queryable p99',
+          `event -> queryable p99 at ${size.latencyRate}/s`,
           'ms',
           rs.map((r) => r.p99Ms),
         ),
