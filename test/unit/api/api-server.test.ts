@@ -3,6 +3,9 @@
  * parameter validation, batch fan-out, error shapes). The same API on real instances and a real broker is tested
  * in test/integration.
  */
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/logger.js';
@@ -349,5 +352,32 @@ describe('query API', () => {
       reachable: true,
       tasks: { active: [{ lag: 3 }] },
     });
+  });
+
+  it('serves over HTTPS with API_TLS_CERT/API_TLS_KEY (and still requires the token)', async () => {
+    const app = server({
+      tls: { certFile: 'test/fixtures/tls/cert.pem', keyFile: 'test/fixtures/tls/key.pem' },
+      apiToken: 'a-token-of-sixteen-chars',
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path, headers, ca: readFileSync('test/fixtures/tls/cert.pem') },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get('/cases/a1')).status).toBe(401);
+    const ok = await get('/cases/a1', { authorization: 'Bearer a-token-of-sixteen-chars' });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ record: 'A1' });
   });
 });
