@@ -70,6 +70,7 @@ export function isDefinitelyFatal(err: unknown): boolean {
     seen.add(current);
     const e = current as KafkaLikeError;
     if (e.type && FATAL_TYPES.has(e.type)) return true;
+    if (e.name === 'KafkaJSSASLAuthenticationError') return true;
     current = e.cause ?? e.originalError;
   }
   return false;
