@@ -1,5 +1,5 @@
 /**
- * Kafka SASL from configuration, end to end: a second embedded broker with a SASL_PLAINTEXT listener (PLAIN);
+ * Kafka SASL and TLS from configuration, end to end: a second embedded broker with a SASL_PLAINTEXT listener (PLAIN);
  * the client built from KAFKA_SASL_* settings produces and reads back through it, and a wrong password fails as
  * an authentication error (which the runtime treats as fatal, not retriable).
  */
@@ -17,7 +17,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-describe('Kafka SASL', () => {
+describe('Kafka SASL and TLS', () => {
   it('connects with PLAIN credentials from the settings and rejects a wrong password as fatal', async () => {
     const port = await freePort('127.0.0.1');
     const saslPort = await freePort('127.0.0.1');
@@ -69,5 +69,40 @@ describe('Kafka SASL', () => {
     expect(String(err)).toMatch(/SASL|authentication/i);
     expect(classifyKafkaError(err)).toBe('fatal');
     expect(isDefinitelyFatal(err)).toBe(true);
+  });
+
+  it('connects over TLS with the CA file from KAFKA_SSL_CA_FILE', async () => {
+    const port = await freePort('127.0.0.1');
+    const tlsPort = await freePort('127.0.0.1');
+    const controllerPort = await freePort('127.0.0.1');
+    const broker = await EmbeddedKafka.start({
+      cacheDir: path.resolve('.kafka'),
+      port,
+      controllerPort,
+      logger: silentLogger,
+      brokerConfig: {
+        listeners: `PLAINTEXT://127.0.0.1:${port},SSL://127.0.0.1:${tlsPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+        'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SSL://127.0.0.1:${tlsPort}`,
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
+        'ssl.keystore.type': 'PEM',
+        'ssl.keystore.location': path.resolve('test/fixtures/tls/keystore.pem'),
+        'ssl.endpoint.identification.algorithm': '',
+      },
+    });
+    cleanups.push(() => broker.stop());
+    const config = loadServiceConfig(
+      rawSettings(
+        {},
+        {
+          KAFKA_BROKERS: `127.0.0.1:${tlsPort}`,
+          KAFKA_SSL_CA_FILE: path.resolve('test/fixtures/tls/cert.pem'),
+        },
+      ),
+    );
+    const kafka = createKafka({ ...config.kafka, brokers: config.kafkaBrokers! }, silentLogger);
+    const topic = uniqueName('tls');
+    await createTopics(kafka, [{ topic, partitions: 1 }]);
+    await produce(kafka, topic, [{ key: 'k', value: 'through TLS' }]);
+    expect((await readTopicToEnd(kafka, topic)).map((r) => r.value)).toEqual(['through TLS']);
   });
 });
