@@ -216,11 +216,23 @@ async function formatStorage(
   propsFile: string,
   features: Readonly<Record<string, number>>,
 ): Promise<void> {
-  const clusterId = randomBytes(16).toString('base64url');
+  // A base64url id may start with '-', which the tool's argument parser takes for an option ("--cluster-id
+  // expected one argument": a 1-in-64 flake). Kafka's own Uuid.randomUuid() rejects such ids too.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const featureArgs = Object.entries(features).flatMap(([name, level]) => ['--feature', `${name}=${level}`]);
   const result = await runCommand(
     java,
-    ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, ...featureArgs],
+    [
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${clusterId}`,
+      '-c',
+      propsFile,
+      ...featureArgs,
+    ],
     { timeoutMs: 120_000 },
   );
   if (result.kind === 'missing' || result.code !== 0) {
