@@ -151,7 +151,11 @@ async function createTopicsSettled(admin: KafkaAdmin, specs: readonly TopicSpec[
   }
 }
 
-/** Offsets of each partition of a topic: `low` = first available, `high` = end (next offset to be written). */
+/**
+ * Offsets of each partition of a topic: `low` = first available, `high` = the read_committed end, i.e. the last
+ * stable offset (kafkajs lists offsets READ_COMMITTED). A transaction's commit returns before the coordinator has
+ * written its markers, so right after a commit `high` may still stop before that transaction's records.
+ */
 export async function topicOffsets(
   admin: KafkaAdmin,
   topic: string,

@@ -25,6 +25,8 @@ export interface PartitionReaderOptions {
   /** The position moved past records that are never delivered (transaction markers, aborted records). */
   readonly onSkipped?: (topic: string, partition: number, nextOffset: string) => void;
   readonly onError: (error: Error) => void;
+  /** Fetch size per partition (default 4 MiB: large batches for restore). */
+  readonly maxBytesPerPartition?: number;
 }
 
 function takeAll(wanted: readonly PartitionStart[]): GroupAssignor {
@@ -80,13 +82,17 @@ export class PartitionReader {
         readCommitted: true,
         assignor: takeAll(options.partitions),
         fromBeginning: true,
-        maxBytesPerPartition: 4 * 1_048_576,
+        maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1_048_576,
         maxWaitTimeMs: 50,
       },
       {
-        onBatch: async (batch) => {
+        onBatch: async (batch, controls) => {
           await options.onBatch(batch);
           moveTo(batch.topic, batch.partition, batch.nextOffset);
+          // The consumer runs without auto-resolve: unless the batch is resolved, kafkajs fetches the same
+          // offsets again (a reader that never passed its first fetch of each partition). Resolving the batch's
+          // last offset also moves past a trailing transaction marker.
+          if (controls.isActive()) controls.resolveOffset((BigInt(batch.nextOffset) - 1n).toString());
         },
         onSkipped: (topic, partition, nextOffset) => {
           moveTo(topic, partition, nextOffset);

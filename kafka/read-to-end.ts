@@ -30,6 +30,7 @@ export async function readRangesToEnd(
     readonly groupPrefix: string;
     readonly logger: Logger;
     readonly onProgress?: (range: ReadRange, position: bigint) => void;
+    readonly maxBytesPerPartition?: number;
   },
 ): Promise<void> {
   const open = new Map<string, { range: ReadRange; end: bigint; position: bigint }>();
@@ -70,6 +71,7 @@ export async function readRangesToEnd(
         kafka,
         {
           groupPrefix: options.groupPrefix,
+          maxBytesPerPartition: options.maxBytesPerPartition,
           partitions: [...open.values()].map((o) => ({
             topic: o.range.topic,
             partition: o.range.partition,

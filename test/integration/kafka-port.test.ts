@@ -7,12 +7,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   GroupConsumer,
+  PartitionReader,
   TaskProducer,
   classifyKafkaError,
   describeGroup,
   openAdmin,
   readRangesToEnd,
-  topicOffsets,
   wholeTopicRanges,
   type GroupAssignor,
 } from '../../kafka/index.js';
@@ -34,6 +34,14 @@ const record = (topic: string, partition: number, key: string, value: string | n
   timestamp: Date.now(),
   headers: {},
 });
+
+/**
+ * The read_committed end (last stable offset) of one partition. A commit returns before the coordinator wrote its
+ * markers, so tests poll this until it covers their transactions.
+ */
+const stableEnd = async (topic: string, partition: number): Promise<string | undefined> =>
+  (await wholeTopicRanges(kafka, topic)).find((r) => r.partition === partition)?.end;
+const poll = { timeout: 30_000, interval: 50 };
 
 describe('kafka port', () => {
   it('commits a transaction with offsets and reports the offset after the last record per partition', async () => {
@@ -61,8 +69,7 @@ describe('kafka port', () => {
     cleanups.push(() => admin.disconnect());
     const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
     expect(committed[0]?.partitions[0]?.offset).toBe('5');
-    const ends = await topicOffsets(admin, topic);
-    expect(ends.get(0)?.high).toBe('5');
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe('5');
   });
 
   it('commits a transaction larger than the message size limit of the broker (sent as several requests)', async () => {
@@ -75,9 +82,7 @@ describe('kafka port', () => {
     const records = Array.from({ length: 3000 }, (_, i) => record(topic, 0, `k${i}`, big));
     const written = await producer.commit(records, uniqueName('g'), []);
     expect(written.get(`${topic}:0`)).toBe('3000');
-    const admin = await openAdmin(kafka);
-    cleanups.push(() => admin.disconnect());
-    expect((await topicOffsets(admin, topic)).get(0)?.high).toBe('3001'); // 3000 records + the commit marker
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe('3001'); // 3000 records + the commit marker
   });
 
   it('fences the older producer of a transactional id and classifies the error as fenced', async () => {
@@ -96,6 +101,8 @@ describe('kafka port', () => {
     expect(error).toBeDefined();
     expect(classifyKafkaError(error)).toBe('fenced');
     await successor.commit([record(topic, 0, 'k', 'successor')], uniqueName('g'), []);
+    // zombie-1 + marker, successor + marker (the fenced producer's records never reached the partition).
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe('4');
 
     const values: string[] = [];
     await readRangesToEnd(
@@ -124,9 +131,8 @@ describe('kafka port', () => {
     );
     expect(failed).toBe('failed');
     await producer.commit(batch(0, 10, 2), uniqueName('g'), []);
-    const p0 = (await wholeTopicRanges(kafka, topic)).find((r) => r.partition === 0)!;
     // 10 records + marker, 3 aborted records + abort marker, 2 records + marker: the aborted ones are in the log.
-    expect(p0.end).toBe('18');
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe('18');
     const seen: Record<number, string[]> = { 0: [], 1: [] };
     await readRangesToEnd(
       kafka,
@@ -135,7 +141,7 @@ describe('kafka port', () => {
           topic,
           partition: 0,
           from: '3',
-          end: p0.end,
+          end: '18',
         },
         { topic, partition: 1, from: '1', end: '3' },
       ],
@@ -146,6 +152,63 @@ describe('kafka port', () => {
     );
     expect(seen[0]).toEqual(['v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10', 'v11']);
     expect(seen[1]).toEqual(['v1', 'v2']);
+  });
+
+  it('reads ranges that take many fetches, each offset once and in order, and a reader keeps following', async () => {
+    const topic = uniqueName('many-fetches');
+    await createTopics(kafka, [{ topic, partitions: 1 }]);
+    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
+    cleanups.push(() => producer.disconnect());
+    const filler = 'x'.repeat(1_000);
+    const write = (from: number, n: number) =>
+      producer.commit(
+        Array.from({ length: n }, (_, i) => record(topic, 0, `k${from + i}`, `${from + i}:${filler}`)),
+        uniqueName('g'),
+        [],
+      );
+    for (let i = 0; i < 600; i += 200) await write(i, 200);
+    // 600 records and 3 commit markers, once the last marker is written (the end is the last stable offset).
+    const end = '603';
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe(end);
+    // 600 records of 1 KB read 32 KiB at a time: about 20 fetches, each of which must move the position on.
+    const seen: number[] = [];
+    await readRangesToEnd(
+      kafka,
+      [{ topic, partition: 0, from: '0', end }],
+      async (_range, b) => {
+        for (const r of b.records) seen.push(Number(r.value!.toString().split(':')[0]));
+      },
+      { groupPrefix: uniqueName('read'), logger: silentLogger, maxBytesPerPartition: 32 * 1024 },
+    );
+    expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => i));
+
+    // A long-running reader (the standby's) delivers what is written later, and nothing twice.
+    const followed: number[] = [];
+    let reachedEnd: () => void = () => {};
+    let readerFailed: (err: Error) => void = () => {};
+    const caughtUp = new Promise<void>((resolve, reject) => {
+      reachedEnd = resolve;
+      readerFailed = reject;
+    });
+    const reader = await PartitionReader.start(
+      kafka,
+      {
+        groupPrefix: uniqueName('follow'),
+        partitions: [{ topic, partition: 0, offset: '0' }],
+        maxBytesPerPartition: 32 * 1024,
+        onError: (err) => readerFailed(err),
+        onBatch: async (b) => {
+          for (const r of b.records) followed.push(Number(r.value!.toString().split(':')[0]));
+          if (followed.length >= 800) reachedEnd();
+        },
+      },
+      silentLogger,
+    );
+    cleanups.push(() => reader.stop());
+    await write(600, 200);
+    await caughtUp;
+    await reader.stop();
+    expect(followed).toEqual(Array.from({ length: 800 }, (_, i) => i));
   });
 
   it("exposes every member's assignment userData through describeGroup", async () => {
