@@ -3,7 +3,13 @@
  * changelog partitions (read_committed) with one partition reader, so that a failover promotes a warm copy and
  * only the tail is restored. Standby stores are readable (stale) for interactive queries that allow it.
  */
-import { PartitionReader, topicPartitionKey, type KafkaClient } from '../../../kafka/index.js';
+import {
+  openAdmin,
+  PartitionReader,
+  topicOffsets,
+  topicPartitionKey,
+  type KafkaClient,
+} from '../../../kafka/index.js';
 import type { TaskStore } from '../../../stores/contracts.js';
 import type { Logger } from '../../processor.js';
 import type { StreamsMetrics } from './streams-metrics.js';
@@ -98,6 +104,22 @@ export class StandbyTasks {
     for (const store of task.stores.values()) await store.close().catch(() => {});
   }
 
+  /** Low and high offsets of every changelog partition the standby tasks follow, by topic. */
+  private async changelogRanges(): Promise<Map<string, Map<number, { low: string; high: string }>>> {
+    const topics = new Set<string>();
+    for (const task of this.tasks.values())
+      for (const store of task.stores.values()) if (store.changelog) topics.add(store.changelog.topic);
+    const ranges = new Map<string, Map<number, { low: string; high: string }>>();
+    if (topics.size === 0) return ranges;
+    const admin = await openAdmin(this.kafka);
+    try {
+      for (const topic of topics) ranges.set(topic, await topicOffsets(admin, topic));
+    } finally {
+      await admin.disconnect();
+    }
+    return ranges;
+  }
+
   private async stopReader(): Promise<void> {
     this.generation++;
     const reader = this.reader;
@@ -109,16 +131,34 @@ export class StandbyTasks {
   private async startReader(): Promise<void> {
     const generation = this.generation;
     const starts: { topic: string; partition: number; offset: string }[] = [];
+    let ranges: Map<string, Map<number, { low: string; high: string }>>;
+    try {
+      ranges = await this.changelogRanges();
+    } catch (err) {
+      this.logger.warn({ err }, 'could not read changelog offsets; standbys catch up at the next rebalance');
+      return;
+    }
+    if (generation !== this.generation) return;
     for (const task of this.tasks.values()) {
       for (const store of task.stores.values()) {
         const cl = store.changelog;
         if (!cl) continue;
-        const checkpoint = (await store.checkpoint()) ?? '0';
+        const range = ranges.get(cl.topic)?.get(cl.partition) ?? { low: '0', high: '0' };
+        let checkpoint = (await store.checkpoint()) ?? range.low;
+        if (BigInt(checkpoint) < BigInt(range.low) || BigInt(checkpoint) > BigInt(range.high)) {
+          this.logger.warn(
+            { taskId: task.id, store: store.definition.name, checkpoint, ...range },
+            'standby checkpoint is outside the changelog; wiping the standby store and following from the start',
+          );
+          await store.wipe();
+          checkpoint = range.low;
+        }
+        // `end` starts at the changelog's current end, so the lag is right before the first fetch returns.
         this.followed.set(topicPartitionKey(cl.topic, cl.partition), {
           task: task.id,
           store,
           position: BigInt(checkpoint),
-          end: BigInt(checkpoint),
+          end: BigInt(range.high),
         });
         starts.push({ topic: cl.topic, partition: cl.partition, offset: checkpoint });
       }
@@ -141,7 +181,7 @@ export class StandbyTasks {
               .map((r) => ({ key: r.key!, value: r.value, offset: r.offset }));
             if (records.length > 0) {
               await f.store.restoreBatch(records);
-              this.metrics.recordsRestored(f.store.definition.name, records.length);
+              this.metrics.standbyUpdateRecords.inc({ store: f.store.definition.name }, records.length);
             }
             const next = BigInt(batch.nextOffset);
             if (next > f.position) f.position = next;

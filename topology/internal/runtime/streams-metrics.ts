@@ -12,6 +12,7 @@ export class StreamsMetrics implements StoreMetrics {
   readonly commitsTotal: Counter<'outcome'>;
   readonly restoreRecords: Counter<'store'>;
   readonly restoreRemaining: Gauge<'store'>;
+  readonly standbyUpdateRecords: Counter<'store'>;
   readonly tasks: Gauge<'kind'>;
   readonly rebalances: Counter;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
@@ -48,13 +49,19 @@ export class StreamsMetrics implements StoreMetrics {
     });
     this.restoreRecords = new Counter({
       name: 'usc_streams_restore_records_total',
-      help: 'Changelog records restored into local stores (active restore and standby updates)',
+      help: 'Changelog records restored into the stores of active tasks before they run',
       labelNames: ['store'],
       registers,
     });
     this.restoreRemaining = new Gauge({
       name: 'usc_streams_restore_remaining_records',
       help: 'Changelog records left to restore before active tasks can run',
+      labelNames: ['store'],
+      registers,
+    });
+    this.standbyUpdateRecords = new Counter({
+      name: 'usc_streams_standby_update_records_total',
+      help: 'Changelog records applied to standby replicas while following the active task',
       labelNames: ['store'],
       registers,
     });
