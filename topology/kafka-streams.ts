@@ -332,10 +332,13 @@ export class KafkaStreams {
     return { ok: false, reason: task ? 'restoring' : 'not-local' };
   }
 
-  /** Active and standby tasks of this instance, with state and lag. */
+  /**
+   * Active and standby tasks of this instance, with state and lag; standbys also with the next changelog offset
+   * they will apply, per changelog partition (`topic:partition`).
+   */
   localTasks(): {
     active: { id: string; state: string; lag: number; busy?: { job: string; forMs: number } }[];
-    standby: { id: string; lag: number }[];
+    standby: { id: string; lag: number; positions: Record<string, string> }[];
   } {
     const tm = this.taskManager;
     return {
@@ -348,7 +351,11 @@ export class KafkaStreams {
           ...(busy ? { busy: { job: busy.label, forMs: Date.now() - busy.sinceMs } } : {}),
         };
       }),
-      standby: (tm?.standbys.ids ?? []).map((id) => ({ id, lag: tm!.standbys.lag(id) })),
+      standby: (tm?.standbys.ids ?? []).map((id) => ({
+        id,
+        lag: tm!.standbys.lag(id),
+        positions: tm!.standbys.positions(id),
+      })),
     };
   }
 

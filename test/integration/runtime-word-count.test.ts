@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { describeTopicConfig, openAdmin, partitionCounts } from '../../kafka/index.js';
+import { describeTopicConfig, openAdmin, partitionCounts, wholeTopicRanges } from '../../kafka/index.js';
 import { spawnInstance, type InstanceHandle } from '../support/instance-harness.js';
 import {
   TopicCollector,
@@ -245,6 +245,31 @@ describe('streams runtime on a real broker', () => {
     hosts = await agree([a, c]);
     expect(hosts.flatMap((h) => h.active).sort()).toEqual(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2']);
     await batch(23);
+
+    // Two instances with one standby each: each holds a warm copy of every task the other runs. Once the standbys
+    // applied their changelogs up to the last stable offset, losing c promotes them on a with nothing to restore.
+    const ends = new Map(
+      (await wholeTopicRanges(kafka, `${app}-counts-changelog`)).map((r) => [
+        `${r.topic}:${r.partition}`,
+        r.end,
+      ]),
+    );
+    type Standbys = { standby: { id: string; positions: Record<string, string> }[] };
+    const caughtUp = (t: Standbys) =>
+      t.standby.length > 0 &&
+      t.standby.every((s) =>
+        Object.entries(s.positions).every(
+          ([tp, position]) => BigInt(position) >= BigInt(ends.get(tp) ?? '0'),
+        ),
+      );
+    for (const i of [a, c]) await i.until<Standbys>('tasks', caughtUp, 60_000);
+    const restoredBefore = await a.request<number>('restored');
+    await c.close();
+    running.splice(running.indexOf(c), 1);
+    hosts = await agree([a]);
+    expect(hosts[0]!.active).toHaveLength(6);
+    expect(await a.request<number>('restored')).toBe(restoredBefore);
+    await batch(24);
     await collector.stop();
   });
 });

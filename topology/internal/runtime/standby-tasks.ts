@@ -55,6 +55,13 @@ export class StandbyTasks {
     return Number(lag);
   }
 
+  /** Per changelog partition (`topic:partition`) of the task: the next offset this standby will apply. */
+  positions(taskId: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, f] of this.followed) if (f.task === taskId) out[key] = f.position.toString();
+    return out;
+  }
+
   /**
    * Makes the set of standby tasks equal to `wanted`: closes the others, opens new ones with `open` (which
    * returns the task's opened stores), and restarts the reader if the set changed.
