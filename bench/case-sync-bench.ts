@@ -61,7 +61,10 @@ export class BenchApp {
     const port = await freePort('127.0.0.1');
     const stateDir = await mkdtemp(join(tmpdir(), `usc-bench-${name}-`));
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [CLI, 'start'], {
+    // BENCH_CPU_PROF_DIR: every instance writes a V8 CPU profile there when it stops (see bench/profile-top.ts).
+    const profDir = process.env.BENCH_CPU_PROF_DIR;
+    const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
       env: {
         PATH: process.env.PATH,
         KAFKA_BROKERS: this.brokers.join(','),
