@@ -218,19 +218,42 @@ export class GroupConsumer {
     });
   }
 
-  pause(partitions: readonly TopicPartitions[]): void {
-    if (partitions.length > 0)
-      this.consumer.pause(partitions.map((p) => ({ ...p, partitions: [...p.partitions] })));
+  /**
+   * Runs a pause/resume/seek unless kafkajs is between a crash and its restart: then it has no consumer group and
+   * throws. Skipping is right: the restarted consumer joins a new generation with fresh fetch state, and the
+   * runtime sets pauses and positions again in `onAssigned`. Returns whether it ran.
+   */
+  private whileJoined(operation: string, run: () => void): boolean {
+    try {
+      run();
+      return true;
+    } catch (err) {
+      if (!(err instanceof Error) || !/not initialized/.test(err.message)) throw err;
+      this.logger.debug(
+        { operation, groupId: this.options.groupId },
+        'consumer is restarting; skipped (the next generation sets it again)',
+      );
+      return false;
+    }
   }
 
-  resume(partitions: readonly TopicPartitions[]): void {
-    if (partitions.length > 0)
-      this.consumer.resume(partitions.map((p) => ({ ...p, partitions: [...p.partitions] })));
+  pause(partitions: readonly TopicPartitions[]): boolean {
+    if (partitions.length === 0) return true;
+    return this.whileJoined('pause', () =>
+      this.consumer.pause(partitions.map((p) => ({ ...p, partitions: [...p.partitions] }))),
+    );
+  }
+
+  resume(partitions: readonly TopicPartitions[]): boolean {
+    if (partitions.length === 0) return true;
+    return this.whileJoined('resume', () =>
+      this.consumer.resume(partitions.map((p) => ({ ...p, partitions: [...p.partitions] }))),
+    );
   }
 
   /** Moves the fetch position; takes effect before the partition's next fetch. */
-  seek(topic: string, partition: number, offset: string): void {
-    this.consumer.seek({ topic, partition, offset });
+  seek(topic: string, partition: number, offset: string): boolean {
+    return this.whileJoined('seek', () => this.consumer.seek({ topic, partition, offset }));
   }
 
   /** Commits offsets outside a transaction (at_least_once). */

@@ -400,7 +400,14 @@ export class TaskManager {
             await task.punctuate(now);
             await task.maybeCommit(now, this.deps.config.commitIntervalMs, force);
           } catch (err) {
-            await this.onTaskError(task, err);
+            await this.onTaskError(task, err).catch((handlingError: unknown) => {
+              // Never an unhandled rejection out of the commit timer: stop the instance with a clear error.
+              this.deps.logger.error(
+                { taskId: task.idString, err: describeError(handlingError), cause: describeError(err) },
+                'could not handle a failed task; stopping the instance (committed state is intact)',
+              );
+              this.deps.onFatal(handlingError);
+            });
           } finally {
             this.ticking.delete(task);
           }
