@@ -139,8 +139,23 @@ export class StandbyTasks {
     const generation = this.generation;
     const starts: { topic: string; partition: number; offset: string }[] = [];
     let ranges: Map<string, Map<number, { low: string; high: string }>>;
+    const rangeOf = (cl: { topic: string; partition: number }) =>
+      ranges.get(cl.topic)?.get(cl.partition) ?? { low: '0', high: '0' };
     try {
-      ranges = await this.changelogRanges();
+      // The end read here is the last stable offset. A checkpoint this instance wrote as the task's active owner
+      // can be ahead of it for a moment (the commit returned, its markers are still being written): read again
+      // before calling such a checkpoint invalid.
+      for (let attempt = 0; ; attempt++) {
+        ranges = await this.changelogRanges();
+        let ahead = false;
+        for (const task of this.tasks.values())
+          for (const store of task.stores.values()) {
+            const checkpoint = store.changelog && (await store.checkpoint());
+            if (checkpoint && BigInt(checkpoint) > BigInt(rangeOf(store.changelog).high)) ahead = true;
+          }
+        if (!ahead || attempt >= 20 || generation !== this.generation) break;
+        await new Promise((resolve) => setTimeout(resolve, 100)); // poll period while markers are written
+      }
     } catch (err) {
       this.logger.warn({ err }, 'could not read changelog offsets; standbys catch up at the next rebalance');
       return;
@@ -150,7 +165,7 @@ export class StandbyTasks {
       for (const store of task.stores.values()) {
         const cl = store.changelog;
         if (!cl) continue;
-        const range = ranges.get(cl.topic)?.get(cl.partition) ?? { low: '0', high: '0' };
+        const range = rangeOf(cl);
         let checkpoint = (await store.checkpoint()) ?? range.low;
         if (BigInt(checkpoint) < BigInt(range.low) || BigInt(checkpoint) > BigInt(range.high)) {
           this.logger.warn(
