@@ -94,6 +94,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const config = loadServiceConfig(rawSettings(flags));
   const logger: Logger = createLogger(config.logLevel, { command });
   const dryRun = flags.DRY_RUN === 'true';
+  // Last resort: a bug that escapes every handler is logged as one structured line and ends the process with exit
+  // code 1 (Node would otherwise print a bare stack). Committed state is intact: the next start resumes from it.
+  const fatal = (kind: string) => (err: unknown) => {
+    logger.error({ err, kind }, 'unexpected error outside every handler; exiting');
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaughtException'));
+  process.on('unhandledRejection', fatal('unhandledRejection'));
   switch (command) {
     case 'start':
       return runStartCommand(config, logger, out, untilSignal, { demo: flags.DEMO === 'true' });
