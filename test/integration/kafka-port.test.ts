@@ -43,6 +43,15 @@ const stableEnd = async (topic: string, partition: number): Promise<string | und
   (await wholeTopicRanges(kafka, topic)).find((r) => r.partition === partition)?.end;
 const poll = { timeout: 30_000, interval: 50 };
 
+/** A fresh topic and a transactional producer (closed after the file's tests) to write to it. */
+async function topicWithProducer(prefix: string, partitions: number) {
+  const topic = uniqueName(prefix);
+  await createTopics(kafka, [{ topic, partitions }]);
+  const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
+  cleanups.push(() => producer.disconnect());
+  return { topic, producer };
+}
+
 describe('kafka port', () => {
   it('commits a transaction with offsets and reports the offset after the last record per partition', async () => {
     const topic = uniqueName('tx');
@@ -73,10 +82,7 @@ describe('kafka port', () => {
   });
 
   it('commits a transaction larger than the message size limit of the broker (sent as several requests)', async () => {
-    const topic = uniqueName('big');
-    await createTopics(kafka, [{ topic, partitions: 1 }]);
-    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
-    cleanups.push(() => producer.disconnect());
+    const { topic, producer } = await topicWithProducer('big', 1);
     // 3000 records of 1 KiB to one partition: ~3 MiB, three times message.max.bytes.
     const big = 'x'.repeat(1024);
     const records = Array.from({ length: 3000 }, (_, i) => record(topic, 0, `k${i}`, big));
@@ -117,10 +123,7 @@ describe('kafka port', () => {
   });
 
   it('reads exactly the requested ranges and never returns aborted records', async () => {
-    const topic = uniqueName('ranges');
-    await createTopics(kafka, [{ topic, partitions: 2 }]);
-    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
-    cleanups.push(() => producer.disconnect());
+    const { topic, producer } = await topicWithProducer('ranges', 2);
     const batch = (p: number, from: number, n: number) =>
       Array.from({ length: n }, (_, i) => record(topic, p, `k${from + i}`, `v${from + i}`));
     await producer.commit([...batch(0, 0, 10), ...batch(1, 0, 4)], uniqueName('g'), []);
@@ -155,10 +158,7 @@ describe('kafka port', () => {
   });
 
   it('reads ranges that take many fetches, each offset once and in order, and a reader keeps following', async () => {
-    const topic = uniqueName('many-fetches');
-    await createTopics(kafka, [{ topic, partitions: 1 }]);
-    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
-    cleanups.push(() => producer.disconnect());
+    const { topic, producer } = await topicWithProducer('many-fetches', 1);
     const filler = 'x'.repeat(1_000);
     const write = (from: number, n: number) =>
       producer.commit(

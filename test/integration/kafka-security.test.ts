@@ -1,7 +1,7 @@
 /**
- * Kafka SASL and TLS from configuration, end to end: a second embedded broker with a SASL_PLAINTEXT listener (PLAIN);
- * the client built from KAFKA_SASL_* settings produces and reads back through it, and a wrong password fails as
- * an authentication error (which the runtime treats as fatal, not retriable).
+ * Kafka SASL and TLS from configuration, end to end, each against a second embedded broker with one secured
+ * listener: SASL_PLAINTEXT (PLAIN) with the client built from KAFKA_SASL_* settings (a wrong password fails as an
+ * authentication error, which the runtime treats as fatal, not retriable), and SSL with KAFKA_SSL_CA_FILE.
  */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,13 @@ import { loadServiceConfig, rawSettings } from '../../cli/config.js';
 import { silentLogger } from '../../common/logger.js';
 import { EmbeddedKafka } from '../../kafka/embedded/index.js';
 import { freePort } from '../../kafka/embedded/free-port.js';
-import { classifyKafkaError, createKafka, isDefinitelyFatal, openAdmin } from '../../kafka/index.js';
+import {
+  classifyKafkaError,
+  createKafka,
+  isDefinitelyFatal,
+  openAdmin,
+  type KafkaClient,
+} from '../../kafka/index.js';
 import { createTopics, readTopicToEnd, produce, uniqueName } from '../support/kafka-test-utils.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -17,27 +23,49 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
+/**
+ * Starts an embedded broker with a PLAINTEXT listener (its own use) and one listener named `listener` speaking
+ * `protocol`, plus the broker settings that listener needs; returns that listener's port.
+ */
+async function brokerWithListener(
+  listener: string,
+  protocol: string,
+  config: Record<string, string>,
+): Promise<number> {
+  const port = await freePort('127.0.0.1');
+  const securedPort = await freePort('127.0.0.1');
+  const controllerPort = await freePort('127.0.0.1');
+  const broker = await EmbeddedKafka.start({
+    cacheDir: path.resolve('.kafka'),
+    port,
+    controllerPort,
+    logger: silentLogger,
+    brokerConfig: {
+      listeners: `PLAINTEXT://127.0.0.1:${port},${listener}://127.0.0.1:${securedPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+      'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},${listener}://127.0.0.1:${securedPort}`,
+      'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,${listener}:${protocol},CONTROLLER:PLAINTEXT`,
+      ...config,
+    },
+  });
+  cleanups.push(() => broker.stop());
+  return securedPort;
+}
+
+/** Creates a topic through `kafka`, produces one record and reads the topic back. */
+async function roundTrip(kafka: KafkaClient, value: string): Promise<(string | null)[]> {
+  const topic = uniqueName('secured');
+  await createTopics(kafka, [{ topic, partitions: 1 }]);
+  await produce(kafka, topic, [{ key: 'k', value }]);
+  return (await readTopicToEnd(kafka, topic)).map((r) => r.value);
+}
+
 describe('Kafka SASL and TLS', () => {
   it('connects with PLAIN credentials from the settings and rejects a wrong password as fatal', async () => {
-    const port = await freePort('127.0.0.1');
-    const saslPort = await freePort('127.0.0.1');
-    const controllerPort = await freePort('127.0.0.1');
-    const broker = await EmbeddedKafka.start({
-      cacheDir: path.resolve('.kafka'),
-      port,
-      controllerPort,
-      logger: silentLogger,
-      brokerConfig: {
-        listeners: `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${saslPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-        'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-        'listener.security.protocol.map':
-          'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
-        'sasl.enabled.mechanisms': 'PLAIN',
-        'listener.name.sasl_plaintext.plain.sasl.jaas.config':
-          'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";',
-      },
+    const saslPort = await brokerWithListener('SASL_PLAINTEXT', 'SASL_PLAINTEXT', {
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config':
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";',
     });
-    cleanups.push(() => broker.stop());
     const settings = (password: string) =>
       loadServiceConfig(
         rawSettings(
@@ -52,10 +80,7 @@ describe('Kafka SASL and TLS', () => {
       );
     const good = settings('alice-secret');
     const kafka = createKafka({ ...good.kafka, brokers: good.kafkaBrokers! }, silentLogger);
-    const topic = uniqueName('sasl');
-    await createTopics(kafka, [{ topic, partitions: 1 }]);
-    await produce(kafka, topic, [{ key: 'k', value: 'through SASL' }]);
-    expect((await readTopicToEnd(kafka, topic)).map((r) => r.value)).toEqual(['through SASL']);
+    expect(await roundTrip(kafka, 'through SASL')).toEqual(['through SASL']);
 
     const bad = settings('wrong-password');
     const rejected = createKafka({ ...bad.kafka, brokers: bad.kafkaBrokers! }, silentLogger);
@@ -72,24 +97,11 @@ describe('Kafka SASL and TLS', () => {
   });
 
   it('connects over TLS with the CA file from KAFKA_SSL_CA_FILE', async () => {
-    const port = await freePort('127.0.0.1');
-    const tlsPort = await freePort('127.0.0.1');
-    const controllerPort = await freePort('127.0.0.1');
-    const broker = await EmbeddedKafka.start({
-      cacheDir: path.resolve('.kafka'),
-      port,
-      controllerPort,
-      logger: silentLogger,
-      brokerConfig: {
-        listeners: `PLAINTEXT://127.0.0.1:${port},SSL://127.0.0.1:${tlsPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-        'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SSL://127.0.0.1:${tlsPort}`,
-        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
-        'ssl.keystore.type': 'PEM',
-        'ssl.keystore.location': path.resolve('test/fixtures/tls/keystore.pem'),
-        'ssl.endpoint.identification.algorithm': '',
-      },
+    const tlsPort = await brokerWithListener('SSL', 'SSL', {
+      'ssl.keystore.type': 'PEM',
+      'ssl.keystore.location': path.resolve('test/fixtures/tls/keystore.pem'),
+      'ssl.endpoint.identification.algorithm': '',
     });
-    cleanups.push(() => broker.stop());
     const config = loadServiceConfig(
       rawSettings(
         {},
@@ -100,9 +112,6 @@ describe('Kafka SASL and TLS', () => {
       ),
     );
     const kafka = createKafka({ ...config.kafka, brokers: config.kafkaBrokers! }, silentLogger);
-    const topic = uniqueName('tls');
-    await createTopics(kafka, [{ topic, partitions: 1 }]);
-    await produce(kafka, topic, [{ key: 'k', value: 'through TLS' }]);
-    expect((await readTopicToEnd(kafka, topic)).map((r) => r.value)).toEqual(['through TLS']);
+    expect(await roundTrip(kafka, 'through TLS')).toEqual(['through TLS']);
   });
 });
