@@ -97,6 +97,13 @@ export interface TaskStore {
   prepareCommit(): Promise<readonly ChangelogRecord[]>;
   completeCommit(nextChangelogOffset: string | undefined): Promise<void>;
   abortCommit(): void;
+  /**
+   * Marks a savepoint inside the current commit (the runtime does so before each record and punctuation).
+   * Cheap: an undo log of the keys written after it.
+   */
+  savepoint(): void;
+  /** Drops every write since the last savepoint: a failed record leaves nothing behind. */
+  rollbackToSavepoint(): void;
   /** Writes restored records straight to the backend with checkpoint = last offset + 1, in one batch. */
   restoreBatch(records: readonly RestoreRecord[]): Promise<void>;
   /** Deletes all local data (and the checkpoint). The store stays open and empty. */

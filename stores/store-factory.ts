@@ -137,6 +137,14 @@ class LayeredTaskStore implements TaskStore {
     this.buffered.abort();
   }
 
+  savepoint(): void {
+    this.buffered.savepoint();
+  }
+
+  rollbackToSavepoint(): void {
+    this.buffered.rollbackToSavepoint();
+  }
+
   async restoreBatch(records: readonly RestoreRecord[]): Promise<void> {
     await this.ensureOpen().restore(records);
   }
@@ -152,6 +160,21 @@ class LayeredTaskStore implements TaskStore {
     this.buffered.abort();
     await this.backend.close();
   }
+}
+
+/** One savepoint over all stores of a task (the engine's `undo`: marked per record, rolled back on failure). */
+export function taskSavepoints(stores: ReadonlyMap<string, TaskStore>): {
+  savepoint(): void;
+  rollback(): void;
+} {
+  return {
+    savepoint: () => {
+      for (const s of stores.values()) s.savepoint();
+    },
+    rollback: () => {
+      for (const s of stores.values()) s.rollbackToSavepoint();
+    },
+  };
 }
 
 /** Builds (does not open) the task store for `definition`. */

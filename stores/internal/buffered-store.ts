@@ -8,6 +8,8 @@
  *    yields ONE changelog record. Caching off: every write is logged, in order.
  *  - `prepareCommit` returns the changelog records; `completeCommit(next)` writes the buffered batch and the
  *    checkpoint in one backend batch; `abortCommit` drops the buffer (reads return to the last commit).
+ *  - `savepoint` / `rollbackToSavepoint`: the runtime marks a savepoint before each record; a record that fails
+ *    rolls back to it, so its writes never reach a commit (an undo log of the keys written since the mark).
  */
 import type { ChangelogRecord, RestoreRecord } from '../contracts.js';
 import type { Backend, KeyRange } from './backend.js';
@@ -24,6 +26,9 @@ export class BufferedStore implements BytesStore {
   private buffer = new Map<string, { key: Buffer; value: Buffer | null }>();
   /** Every write in order (caching off and logging on). */
   private log: ChangelogRecord[] = [];
+  /** latin1(key) -> the staged entry it had at the savepoint (undefined = none). */
+  private readonly undo = new Map<string, { key: Buffer; value: Buffer | null } | undefined>();
+  private logMark = 0;
 
   constructor(
     private readonly backend: Backend,
@@ -37,7 +42,9 @@ export class BufferedStore implements BytesStore {
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    this.buffer.set(key.toString('latin1'), { key, value });
+    const k = key.toString('latin1');
+    if (!this.undo.has(k)) this.undo.set(k, this.buffer.get(k));
+    this.buffer.set(k, { key, value });
     if (this.opts.logging && !this.opts.caching) this.log.push({ key, value });
   }
 
@@ -88,6 +95,22 @@ export class BufferedStore implements BytesStore {
     return this.buffer.size > 0;
   }
 
+  /** Marks the current uncommitted state; a later {@link rollbackToSavepoint} returns to it. */
+  savepoint(): void {
+    if (this.undo.size > 0) this.undo.clear();
+    this.logMark = this.log.length;
+  }
+
+  /** Drops every write since the last savepoint (reads see the state at the savepoint again). */
+  rollbackToSavepoint(): void {
+    for (const [k, previous] of this.undo) {
+      if (previous === undefined) this.buffer.delete(k);
+      else this.buffer.set(k, previous);
+    }
+    this.undo.clear();
+    this.log.length = this.logMark;
+  }
+
   /** Writes the buffer and the checkpoint in one batch, then clears the buffer. */
   async commit(checkpoint: string | undefined): Promise<void> {
     const ops = [...this.buffer.values()];
@@ -98,6 +121,8 @@ export class BufferedStore implements BytesStore {
   abort(): void {
     this.buffer = new Map();
     this.log = [];
+    this.undo.clear();
+    this.logMark = 0;
   }
 
   /** Applies restored changelog records directly to the backend with checkpoint = last offset + 1. */

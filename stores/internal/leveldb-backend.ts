@@ -18,6 +18,11 @@ export const CHECKPOINT_FILE = 'checkpoint';
 
 const dataKey = (key: Buffer) => Buffer.concat([DATA, key]);
 
+/** A failed LevelDB operation is never about one record: USC_ERR_STORE_IO stops the instance (see errors.ts). */
+function storeIo(dir: string, op: string, err: unknown): UscError {
+  return new UscError('USC_ERR_STORE_IO', `LevelDB store ${dir}: ${op} failed`, { cause: err });
+}
+
 export class LevelDbBackend implements Backend {
   private db: ClassicLevel<Buffer, Buffer> | undefined;
 
@@ -57,8 +62,12 @@ export class LevelDbBackend implements Backend {
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
-    const v = await this.open_.get(dataKey(key));
-    return v ?? undefined;
+    const db = this.open_;
+    try {
+      return (await db.get(dataKey(key))) ?? undefined;
+    } catch (err) {
+      throw storeIo(this.dir, 'get', err);
+    }
   }
 
   async *entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]> {
@@ -68,6 +77,8 @@ export class LevelDbBackend implements Backend {
     });
     try {
       for await (const [k, v] of it) yield [k.subarray(DATA.length), v] as const;
+    } catch (err) {
+      throw storeIo(this.dir, 'range', err);
     } finally {
       await it.close();
     }
@@ -80,8 +91,12 @@ export class LevelDbBackend implements Backend {
       else batch.put(dataKey(op.key), op.value);
     }
     if (checkpoint !== undefined) batch.put(CHECKPOINT_KEY, Buffer.from(checkpoint));
-    await batch.write();
-    if (checkpoint !== undefined) writeFileSync(path.join(this.dir, CHECKPOINT_FILE), checkpoint);
+    try {
+      await batch.write();
+      if (checkpoint !== undefined) writeFileSync(path.join(this.dir, CHECKPOINT_FILE), checkpoint);
+    } catch (err) {
+      throw storeIo(this.dir, 'write', err);
+    }
   }
 
   async checkpoint(): Promise<string | undefined> {

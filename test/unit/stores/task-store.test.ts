@@ -107,6 +107,40 @@ describe.each([
     expect(await store.checkpoint()).toBe('5');
   });
 
+  it.each([true, false])(
+    'rolls back to a savepoint: reads, scans and changelog records forget the writes after it (caching %s)',
+    async (caching) => {
+      const store = await make(keyValueStore('s', { persistent, caching }), await stateDir());
+      const kv = store.store;
+      await kv.put('a', 1);
+      await store.completeCommit(undefined);
+      await kv.put('b', 2);
+      store.savepoint();
+      await kv.put('a', 10);
+      await kv.put('c', 3);
+      await kv.delete('b');
+      await kv.put('c', 4);
+      store.rollbackToSavepoint();
+      expect(await kv.get('a')).toBe(1);
+      expect(await kv.get('b')).toBe(2);
+      expect(await kv.get('c')).toBeUndefined();
+      expect((await collect(kv.range())).map((e) => [e.key, e.value])).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
+      expect(text(await store.prepareCommit())).toEqual([['b', true]]);
+      // A second savepoint starts afresh: rolling back again drops only what came after it.
+      store.savepoint();
+      await kv.put('d', 5);
+      store.rollbackToSavepoint();
+      await kv.put('e', 6);
+      expect(text(await store.prepareCommit())).toEqual([
+        ['b', true],
+        ['e', true],
+      ]);
+    },
+  );
+
   it('restores records with checkpoint = last offset + 1', async () => {
     const store = await make(keyValueStore('s', { persistent }), await stateDir());
     await store.restoreBatch([
