@@ -30,6 +30,10 @@ export const ERROR_CODES = {
     'Local state of a task cannot be trusted; wipe the store and restore from the changelog.',
   USC_ERR_STORE_NOT_OPEN: 'A state store was used before init or after close.',
   USC_ERR_STORE_UNKNOWN: 'A processor asked for a store it is not connected to.',
+  USC_ERR_STORE_IO:
+    'A state store read or write failed in its backend (disk full, I/O error, corruption); the instance stops.',
+  USC_ERR_RECORD_FAILED:
+    'A record failed and the record-error policy says fail (or there is none); the task stops, nothing of the record is committed.',
   USC_ERR_STATE_DIR_LOCKED: 'Another live instance holds the lock on this state directory.',
   USC_ERR_STREAMS_FATAL:
     'A non-retriable Kafka or processing error stopped the instance; state was not corrupted.',
@@ -84,6 +88,31 @@ export class TaskCorruptedError extends UscError {
     super('USC_ERR_TASK_CORRUPTED', message, { ...options, retriable: true });
     this.name = 'TaskCorruptedError';
   }
+}
+
+/**
+ * Codes of failures that are not about one record: the store or the task itself cannot go on. The record-error
+ * policy never handles them (see topology/record-error.ts); they stop the task or the instance.
+ */
+const INSTANCE_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'USC_ERR_STORE_IO',
+  'USC_ERR_STORE_NOT_OPEN',
+  'USC_ERR_STATE_DIR_LOCKED',
+  'USC_ERR_TASK_MIGRATED',
+  'USC_ERR_TASK_CORRUPTED',
+  'USC_ERR_TASK_COMMIT_TIMEOUT',
+  'USC_ERR_STREAMS_FATAL',
+  'USC_ERR_RECORD_FAILED',
+]);
+
+/** True if `err`, or an error it wraps (`cause`), is a failure of the task or instance rather than of a record. */
+export function isInstanceLevelError(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 10 && current instanceof Error; depth++) {
+    if (current instanceof UscError && INSTANCE_LEVEL_CODES.has(current.code)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** True if `err` is a {@link UscError} with the given code. */

@@ -212,6 +212,7 @@ export class KafkaStreams {
       for (const t of [...s.sourceTopics, ...s.sinkTopics])
         if (!topology.internalTopics.has(t)) external.add(t);
     }
+    if (topology.recordErrorPolicy) external.add(topology.recordErrorPolicy.deadLetterTopic);
     const existing = await partitionCounts(admin, [...external]);
     const missing = [...external].filter((t) => !existing.has(t));
     if (missing.length > 0) {
@@ -396,9 +397,13 @@ export class KafkaStreams {
     this.viewGeneration++;
     const consumer = this.consumer;
     if (clean)
-      await this.taskManager?.shutdown().catch((err) => this.logger.warn({ err }, 'task shutdown failed'));
+      await this.taskManager
+        ?.shutdown(true)
+        .catch((err) => this.logger.warn({ err: describeError(err) }, 'task shutdown failed'));
     await consumer?.stop();
-    if (!clean) await this.taskManager?.shutdown().catch(() => {});
+    // After a fatal error, tasks close dirty: nothing uncommitted (such as half of the record that failed) is
+    // committed on the way out.
+    if (!clean) await this.taskManager?.shutdown(false).catch(() => {});
     await this.sharedProducer?.disconnect();
     await this.admin?.disconnect().catch(() => {});
     this.admin = undefined;

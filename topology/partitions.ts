@@ -30,6 +30,17 @@ export function resolvePartitionCounts(
       counts.set(t, n);
     }
   }
+  const deadLetters = topology.recordErrorPolicy?.deadLetterTopic;
+  if (deadLetters !== undefined && !counts.has(deadLetters)) {
+    const n = existing(deadLetters);
+    if (n === undefined) {
+      throw new UscError(
+        'USC_ERR_TOPOLOGY_INVALID',
+        `dead-letter topic ${deadLetters} does not exist (create it before starting)`,
+      );
+    }
+    counts.set(deadLetters, n);
+  }
   for (const [name, topic] of topology.internalTopics) {
     if (topic.partitions !== undefined) counts.set(internalTopicName(applicationId, name), topic.partitions);
   }

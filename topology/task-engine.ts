@@ -11,6 +11,7 @@ import type { Logger } from './processor.js';
 import type { TaskId } from './task-id.js';
 import type { Subtopology, Topology } from './topology.js';
 import type { KeyValueStore } from '../stores/contracts.js';
+import type { RecordErrorResponse, RecordFailure } from './record-error.js';
 
 /** A serialized record on its way to a Kafka topic. */
 export interface OutgoingRecord {
@@ -57,6 +58,13 @@ export interface TaskEngineOptions {
   readonly logger: Logger;
   /** Called when a processor calls ctx.requestCommit(). */
   readonly onCommitRequested?: () => void;
+  /**
+   * Savepoints of the task's stores: marked before each record and punctuation, rolled back when it fails (see
+   * record-error.ts). Without it a failed record's store writes are not undone.
+   */
+  readonly undo?: { savepoint(): void; rollback(): void };
+  /** Told of every record error after the policy decided (metrics, logs). */
+  readonly onRecordError?: (failure: RecordFailure, action: RecordErrorResponse['action']) => void;
 }
 
 export interface TaskEngine {
@@ -64,9 +72,10 @@ export interface TaskEngine {
   /** Creates processors (one per node, from their suppliers) and calls their init(), sources first. */
   init(): Promise<void>;
   /**
-   * Processes one source record through the graph, then advances stream time and fires due stream-time
-   * punctuations. Throws what a processor throws (the owner treats that as fatal for the task), or UscError
-   * USC_ERR_SERDE_FAILED when the source serdes cannot read the record.
+   * Processes one source record through the graph as a unit, then advances stream time and fires due stream-time
+   * punctuations (each a unit too). A unit that fails because of its record is rolled back and handed to the
+   * topology's record-error policy (dead letters, go on); throws UscError USC_ERR_RECORD_FAILED when the policy
+   * says fail, and rethrows task-level failures (store I/O, a store used after close) untouched.
    */
   process(record: IncomingRecord): Promise<void>;
   /** Fires wall-clock punctuations due at `now`. Returns true if any ran. */

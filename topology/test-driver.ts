@@ -19,7 +19,7 @@ import {
   type ReadOnlyKeyValueStore,
   type TaskStore,
 } from '../stores/contracts.js';
-import { createTaskStore } from '../stores/store-factory.js';
+import { createTaskStore, taskSavepoints } from '../stores/store-factory.js';
 import { createTaskEngine } from './internal/index.js';
 import { resolvePartitionCounts } from './partitions.js';
 import type { Logger } from './processor.js';
@@ -188,6 +188,7 @@ export class TopologyTestDriver {
       resolveTopic: this.resolve,
       clock: () => this.wallClock,
       logger: this.logger.child({ taskId: task.idString }),
+      undo: taskSavepoints(task.stores),
     });
     await task.engine.init();
   }

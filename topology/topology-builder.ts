@@ -11,6 +11,7 @@ import { UscError } from '../common/errors.js';
 import type { StoreDefinition } from '../stores/contracts.js';
 import { describeTopology, mermaidTopology } from './internal/describe.js';
 import type { ProcessorSupplier } from './processor.js';
+import type { RecordErrorHandler, RecordErrorPolicy } from './record-error.js';
 import { bytesSerde, type Serde } from './serde.js';
 import type {
   InternalTopic,
@@ -55,6 +56,7 @@ export class TopologyBuilder {
   private readonly stores = new Map<string, StoreDefinition>();
   private readonly internal = new Map<string, InternalTopic>();
   private readonly sourceOfTopic = new Map<string, string>();
+  private recordErrorPolicy: RecordErrorPolicy | undefined;
 
   private addNode(node: Draft, parents: readonly string[]): void {
     if (!NAME.test(node.name)) invalid(`node name ${JSON.stringify(node.name)} must match ${NAME}`);
@@ -187,6 +189,18 @@ export class TopologyBuilder {
     return this;
   }
 
+  /**
+   * Sets the record-error policy: a record whose deserialization, processing or sink serialization throws is
+   * rolled back and handed to `handler`, whose dead letters go to `deadLetterTopic` (an external topic). Without
+   * one, a record error fails the task.
+   */
+  onRecordError(handler: RecordErrorHandler, opts: { readonly deadLetterTopic: string }): this {
+    if (this.internal.has(opts.deadLetterTopic))
+      invalid(`dead-letter topic ${opts.deadLetterTopic} must be an external topic`);
+    this.recordErrorPolicy = { handler, deadLetterTopic: opts.deadLetterTopic };
+    return this;
+  }
+
   build(): Topology {
     const names = [...this.nodes.keys()];
     // Union-find over parent/child edges: each component is a subtopology.
@@ -244,6 +258,7 @@ export class TopologyBuilder {
       subtopologies,
       stores,
       internalTopics,
+      recordErrorPolicy: this.recordErrorPolicy,
       describe: () => describeTopology(subtopologies, internalTopics),
       describeMermaid: () => mermaidTopology(subtopologies, internalTopics),
     };

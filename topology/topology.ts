@@ -7,6 +7,7 @@
 import type { ProcessorSupplier } from './processor.js';
 import type { Serde } from './serde.js';
 import type { StoreDefinition } from '../stores/contracts.js';
+import type { RecordErrorPolicy } from './record-error.js';
 
 /** Chooses a partition for a record; default is Kafka's murmur2 of the serialized key (kafkajs default). */
 export type Partitioner<K = unknown, V = unknown> = (
@@ -74,6 +75,8 @@ export interface Topology {
   readonly subtopologies: readonly Subtopology[];
   readonly stores: ReadonlyMap<string, StoreDefinition>;
   readonly internalTopics: ReadonlyMap<string, InternalTopic>;
+  /** What happens to a record that fails (see record-error.ts); undefined: a record error fails the task. */
+  readonly recordErrorPolicy: RecordErrorPolicy | undefined;
   /** Text description, in the spirit of Kafka Streams' TopologyDescription. */
   describe(): string;
   /** A Mermaid `flowchart` of the topology. */

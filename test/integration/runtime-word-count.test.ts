@@ -78,6 +78,7 @@ function start(
     stateDir: string;
     standbys?: number;
     guarantee?: string;
+    failOnWord?: string;
   },
 ): InstanceHandle {
   const handle = spawnInstance(name, './streams-child.ts', {
@@ -89,6 +90,7 @@ function start(
     NUM_STANDBY_REPLICAS: String(env.standbys ?? 0),
     PROCESSING_GUARANTEE: env.guarantee ?? 'exactly_once',
     COMMIT_INTERVAL_MS: '50',
+    ...(env.failOnWord ? { FAIL_ON_WORD: env.failOnWord } : {}),
   });
   running.push(handle);
   return handle;
@@ -141,6 +143,46 @@ describe('streams runtime on a real broker', () => {
     } finally {
       await admin.disconnect();
     }
+    await collector.stop();
+  });
+
+  it('stops on a record that fails with nothing of it committed, and counts it once after the fix', async () => {
+    const { app, input, output, collector } = await setup(1);
+    const changelog = `${app}-counts-changelog`;
+    const dir = await stateDir();
+    const a = start('a', { app, input, output, stateDir: dir, failOnWord: 'boom' });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'ready');
+    const changes = await new TopicCollector(kafka, [changelog]).start();
+    await produceSentences(input, ['alpha beta', 'gamma']);
+    await collector.waitUntil((r) => r.length === 3, 60_000, 'the first two sentences counted');
+    // One sentence: `delta` is counted, then `boom` writes its count and output and throws. Without a record-error
+    // policy the instance stops; closing dirty commits neither `delta` (same uncommitted work) nor any of `boom`.
+    await produceSentences(input, ['delta boom']);
+    await expect(a.waitFor(() => false, 60_000, 'the instance to stop')).rejects.toThrow(
+      /record-error policy says fail/,
+    );
+    await a.kill();
+    running.splice(running.indexOf(a), 1);
+
+    const fixed = start('a', { app, input, output, stateDir: dir });
+    await fixed.waitFor((m) => m.event === 'ready', 120_000, 'ready after the fix');
+    await produceSentences(input, ['omega']);
+    await collector.waitUntil(
+      (r) => r.some((x) => x.key === 'omega'),
+      60_000,
+      'the sentence after the failing one',
+    );
+    const outputs = (word: string) => collector.records.filter((r) => r.key === word).map((r) => r.value);
+    // Had the failing sentence been half committed, reprocessing it would count both words twice.
+    expect(outputs('boom')).toEqual(['1']);
+    expect(outputs('delta')).toEqual(['1']);
+    await changes.waitUntil(
+      (r) => r.some((x) => x.key === 'omega'),
+      60_000,
+      'the changelog up to the last sentence',
+    );
+    expect(changes.records.filter((r) => r.key === 'boom')).toHaveLength(1);
+    await changes.stop();
     await collector.stop();
   });
 
@@ -270,6 +312,9 @@ describe('streams runtime on a real broker', () => {
     expect(hosts[0]!.active).toHaveLength(6);
     expect(await a.request<number>('restored')).toBe(restoredBefore);
     await batch(24);
+    // Tasks moved between active and standby on the same instances throughout (scale out and in): one LevelDB
+    // directory, one owner at a time, so none of them stopped.
+    for (const i of [a, b, c]) expect(i.fatal).toBeUndefined();
     await collector.stop();
   });
 });

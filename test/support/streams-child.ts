@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: env.KAFKA_BROKERS!.split(','), clientId: env.INSTANCE_ID! }, logger);
   const registry = new Registry();
   const streams = new KafkaStreams(
-    wordCountTopology(env.INPUT_TOPIC!, env.OUTPUT_TOPIC!),
+    wordCountTopology(env.INPUT_TOPIC!, env.OUTPUT_TOPIC!, { failOnWord: env.FAIL_ON_WORD }),
     {
       applicationId: env.APPLICATION_ID!,
       instanceId: env.INSTANCE_ID!,

@@ -15,7 +15,14 @@ export const COUNT_STORE = 'counts';
 export function wordCountTopology(
   input: string,
   output: string,
-  opts: { partitions?: number } = {},
+  opts: {
+    partitions?: number;
+    /**
+     * Test hook: counting this word throws after its store write and output (a processor bug on one record).
+     * The topology has no record-error policy, so the instance stops on it.
+     */
+    failOnWord?: string;
+  } = {},
 ): Topology {
   const splitter = (): Processor<string | null, Buffer | null, string, string> => {
     let ctx: ProcessorContext<string, string>;
@@ -43,6 +50,7 @@ export function wordCountTopology(
         const next = ((await store.get(record.key)) ?? 0) + 1;
         await store.put(record.key, next);
         await ctx.forward({ key: record.key, value: String(next), timestamp: record.timestamp, headers: {} });
+        if (record.key === opts.failOnWord) throw new Error(`counting failed on purpose`);
       },
     };
   };

@@ -121,7 +121,7 @@ describe('TopologyTestDriver', () => {
     expect(seen).toEqual([{ topic: 'in', partition: 0, offset: '0' }, 'USC_ERR_STORE_UNKNOWN']);
   });
 
-  it('reports a record its source serdes cannot read as USC_ERR_SERDE_FAILED with its coordinates', async () => {
+  it('fails on a record its source serdes cannot read (no record-error policy): USC_ERR_SERDE_FAILED with its coordinates', async () => {
     const topology = new TopologyBuilder()
       .addSource('s', 'in', { valueSerde: jsonSerde<unknown>() })
       .addProcessor('p', () => ({ process: () => {} }), 's')
@@ -129,8 +129,9 @@ describe('TopologyTestDriver', () => {
     const driver = new TopologyTestDriver(topology);
     const input = driver.createInputTopic('in', stringSerde, bytesSerde);
     await expect(input.pipeInput('k', Buffer.from('{not json'))).rejects.toMatchObject({
-      code: 'USC_ERR_SERDE_FAILED',
-      details: { topic: 'in', partition: 0, offset: '0' },
+      code: 'USC_ERR_RECORD_FAILED',
+      details: { stage: 'deserialize', node: 's' },
+      cause: { code: 'USC_ERR_SERDE_FAILED', details: { topic: 'in', partition: 0, offset: '0' } },
     });
   });
 

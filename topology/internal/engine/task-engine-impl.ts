@@ -4,7 +4,7 @@
  * downstream sub-graph is done), serializes and partitions sink records into the collector, tracks stream time
  * and fires punctuations.
  */
-import { UscError } from '../../../common/errors.js';
+import { UscError, isInstanceLevelError } from '../../../common/errors.js';
 import { partitionForKey } from '../../../kafka/partitioner.js';
 import type { KeyValueStore } from '../../../stores/contracts.js';
 import type {
@@ -16,7 +16,8 @@ import type {
   Punctuator,
 } from '../../processor.js';
 import type { RecordMetadata, StreamRecord } from '../../record.js';
-import type { IncomingRecord, TaskEngine, TaskEngineOptions } from '../../task-engine.js';
+import type { DeadLetter, RecordErrorResponse, RecordErrorStage, RecordFailure } from '../../record-error.js';
+import type { IncomingRecord, OutgoingRecord, TaskEngine, TaskEngineOptions } from '../../task-engine.js';
 import type { TaskId } from '../../task-id.js';
 import type { ProcessorNode, SinkNode, SourceNode, TopologyNode } from '../../topology.js';
 import { PunctuationQueue } from './punctuation-queue.js';
@@ -30,6 +31,10 @@ export class TaskEngineImpl implements TaskEngine {
   private streamTimeValue = -1;
   private current: RecordMetadata | undefined;
   private roundRobin = 0;
+  /** Sink outputs of the record (or punctuation) being run; sent to the collector only if it succeeds. */
+  private readonly staged: OutgoingRecord[] = [];
+  /** The node running now (the innermost one when something throws). */
+  private currentNode: string | undefined;
 
   constructor(private readonly options: TaskEngineOptions) {
     this.taskId = options.taskId;
@@ -58,28 +63,32 @@ export class TaskEngineImpl implements TaskEngine {
         `task ${this.options.taskId.subtopology}_${this.options.taskId.partition} has no source for topic ${record.topic}`,
       );
     }
-    let key: unknown;
-    let value: unknown;
-    try {
-      key = source.keySerde.deserialize(record.key);
-      value = source.valueSerde.deserialize(record.value);
-    } catch (cause) {
-      throw new UscError('USC_ERR_SERDE_FAILED', `cannot deserialize a record of ${record.topic}`, {
-        cause,
-        details: { topic: record.topic, partition: record.partition, offset: record.offset },
-      });
-    }
     this.current = { topic: record.topic, partition: record.partition, offset: record.offset };
     // As in Kafka Streams, stream time includes the record being processed.
     if (record.timestamp > this.streamTimeValue) this.streamTimeValue = record.timestamp;
     try {
-      const streamRecord: StreamRecord<unknown, unknown> = {
-        key,
-        value,
-        timestamp: record.timestamp,
-        headers: record.headers,
-      };
-      for (const child of source.children) await this.deliver(child, streamRecord);
+      await this.guarded(record, source.name, async () => {
+        let key: unknown;
+        let value: unknown;
+        try {
+          key = source.keySerde.deserialize(record.key);
+          value = source.valueSerde.deserialize(record.value);
+        } catch (cause) {
+          throw new DeserializeFailure(
+            new UscError('USC_ERR_SERDE_FAILED', `cannot deserialize a record of ${record.topic}`, {
+              cause,
+              details: { topic: record.topic, partition: record.partition, offset: record.offset },
+            }),
+          );
+        }
+        const streamRecord: StreamRecord<unknown, unknown> = {
+          key,
+          value,
+          timestamp: record.timestamp,
+          headers: record.headers,
+        };
+        for (const child of source.children) await this.deliver(child, streamRecord);
+      });
     } finally {
       this.current = undefined;
     }
@@ -100,14 +109,90 @@ export class TaskEngineImpl implements TaskEngine {
     for (const processor of this.processors.values()) await processor.close?.();
   }
 
-  private async inPunctuation(_node: string, callback: () => void | Promise<void>): Promise<void> {
+  private async inPunctuation(node: string, callback: () => void | Promise<void>): Promise<void> {
     const saved = this.current;
     this.current = undefined;
     try {
-      await callback();
+      await this.guarded(undefined, node, callback);
     } finally {
       this.current = saved;
     }
+  }
+
+  /**
+   * Runs one record (or one punctuation) as a unit: a savepoint first; sink outputs held apart until it succeeds.
+   * On a failure about this record, its store writes and outputs are dropped and the topology's record-error
+   * policy decides (dead letters and go on, or fail). Failures of the task itself are rethrown untouched.
+   */
+  private async guarded(
+    record: IncomingRecord | undefined,
+    startNode: string,
+    run: () => void | Promise<void>,
+  ): Promise<void> {
+    const { options } = this;
+    options.undo?.savepoint();
+    this.staged.length = 0;
+    this.currentNode = startNode;
+    try {
+      await run();
+      for (const out of this.staged) options.collector.send(out);
+    } catch (err) {
+      options.undo?.rollback();
+      if (isInstanceLevelError(err)) throw err;
+      const stage: RecordErrorStage =
+        record === undefined ? 'punctuate' : err instanceof DeserializeFailure ? 'deserialize' : 'process';
+      const error = err instanceof DeserializeFailure ? err.cause : err;
+      const failure: RecordFailure = {
+        stage,
+        taskId: this.taskId,
+        node: this.currentNode,
+        error,
+        record,
+        nowMs: options.clock(),
+      };
+      const response = this.handle(failure);
+      options.onRecordError?.(failure, response.action);
+      if (response.action === 'fail') {
+        throw new UscError(
+          'USC_ERR_RECORD_FAILED',
+          record === undefined
+            ? `a punctuation of ${failure.node ?? '?'} failed and the record-error policy says fail`
+            : `record ${record.topic}-${record.partition}@${record.offset} failed in ${failure.node ?? '?'} (${stage}) and the record-error policy says fail`,
+          { cause: error, details: { stage, node: failure.node } },
+        );
+      }
+      for (const dl of response.deadLetters) this.sendDeadLetter(dl, record?.timestamp ?? failure.nowMs);
+    } finally {
+      this.staged.length = 0;
+    }
+  }
+
+  /** The topology's decision; no policy, or a handler that throws, means fail. */
+  private handle(failure: RecordFailure): RecordErrorResponse {
+    const policy = this.options.topology.recordErrorPolicy;
+    if (!policy) return { action: 'fail' };
+    try {
+      return policy.handler(failure);
+    } catch (handlerError) {
+      this.options.logger.error(
+        { err: describeErrorSafely(handlerError), stage: failure.stage, node: failure.node },
+        'the record-error handler threw; the task fails',
+      );
+      return { action: 'fail' };
+    }
+  }
+
+  private sendDeadLetter(dl: DeadLetter, timestamp: number): void {
+    const topic = this.options.topology.recordErrorPolicy!.deadLetterTopic;
+    const n = this.options.partitionsFor(topic);
+    this.options.collector.send({
+      topic,
+      partition: dl.key !== null ? partitionForKey(dl.key, n) : this.roundRobin++ % n,
+      key: dl.key,
+      value: dl.value,
+      timestamp,
+      headers: dl.headers ?? {},
+    });
   }
 
   private node(name: string): TopologyNode {
@@ -118,8 +203,12 @@ export class TaskEngineImpl implements TaskEngine {
 
   private async deliver(name: string, record: StreamRecord<unknown, unknown>): Promise<void> {
     const node = this.node(name);
+    // Not restored when the node throws: the failure then names the innermost node that failed.
+    const parent = this.currentNode;
+    this.currentNode = name;
     if (node.kind === 'processor') await this.processors.get(name)!.process(record);
     else if (node.kind === 'sink') this.send(node, record);
+    this.currentNode = parent;
   }
 
   private send(sink: SinkNode, record: StreamRecord<unknown, unknown>): void {
@@ -148,7 +237,7 @@ export class TaskEngineImpl implements TaskEngine {
         `sink ${sink.name} chose partition ${partition} of ${n}`,
       );
     }
-    this.options.collector.send({
+    this.staged.push({
       topic,
       partition,
       key: keyBytes,
@@ -197,6 +286,19 @@ export class TaskEngineImpl implements TaskEngine {
       requestCommit: () => options.onCommitRequested?.(),
     };
   }
+}
+
+/** A source serde failed: carries the serde's error to the record-error policy as stage `deserialize`. */
+class DeserializeFailure extends Error {
+  constructor(cause: unknown) {
+    super('source deserialization failed', { cause });
+  }
+}
+
+/** Name and code of an error, never its message (which may quote record contents). */
+function describeErrorSafely(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err };
+  return { name: err.name, ...(err instanceof UscError ? { code: err.code } : {}) };
 }
 
 /** Builds the engine of one task (see {@link TaskEngine}). */

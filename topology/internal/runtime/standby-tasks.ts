@@ -89,13 +89,18 @@ export class StandbyTasks {
     await this.startReader();
   }
 
-  /** Closes one standby task (e.g. before it is promoted to active on this instance). */
-  async release(taskId: string): Promise<void> {
-    if (!this.tasks.has(taskId)) return;
+  /**
+   * Hands one standby task's open stores over (it is being promoted to active on this instance): the standby
+   * stops following them and forgets them without closing them. Undefined if there is no such standby.
+   */
+  async take(taskId: string): Promise<ReadonlyMap<string, TaskStore> | undefined> {
+    const task = this.tasks.get(taskId);
+    if (!task) return undefined;
     await this.stopReader();
-    await this.closeTask(taskId);
+    this.tasks.delete(taskId);
     this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
     await this.startReader();
+    return task.stores;
   }
 
   async closeAll(): Promise<void> {

@@ -10,6 +10,7 @@ export class StreamsMetrics implements StoreMetrics {
   readonly processSeconds: Histogram<'subtopology'>;
   readonly commitSeconds: Histogram<'guarantee'>;
   readonly commitsTotal: Counter<'outcome'>;
+  readonly recordErrors: Counter<'stage' | 'action'>;
   readonly restoreRecords: Counter<'store'>;
   readonly restoreRemaining: Gauge<'store'>;
   readonly standbyUpdateRecords: Counter<'store'>;
@@ -45,6 +46,12 @@ export class StreamsMetrics implements StoreMetrics {
       name: 'usc_streams_commits_total',
       help: 'Task commits by outcome',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.recordErrors = new Counter({
+      name: 'usc_streams_record_errors_total',
+      help: 'Records (and punctuations) that failed, by stage and what the record-error policy did',
+      labelNames: ['stage', 'action'],
       registers,
     });
     this.restoreRecords = new Counter({

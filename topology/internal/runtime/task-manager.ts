@@ -24,7 +24,7 @@ import {
   type KafkaClient,
 } from '../../../kafka/index.js';
 import type { TaskStore } from '../../../stores/contracts.js';
-import { createTaskStore } from '../../../stores/store-factory.js';
+import { createTaskStore, taskSavepoints } from '../../../stores/store-factory.js';
 import type { Logger } from '../../processor.js';
 import type { StreamsConfig } from '../../streams-config.js';
 import { parseTaskId, taskIdToString, type TaskId } from '../../task-id.js';
@@ -202,8 +202,10 @@ export class TaskManager {
     const created: StreamTask[] = [];
     for (const id of added) {
       if (this.desired !== desired) break;
-      await this.standbys.release(id);
-      created.push(await this.createTask(parseTaskId(id)));
+      // A standby of this task on this instance hands its open, warm stores over: no close, reopen or restore of
+      // what it already applied.
+      const warm = await this.standbys.take(id);
+      created.push(await this.createTask(parseTaskId(id), warm));
     }
     for (const task of created) {
       this.active.set(task.idString, task);
@@ -302,16 +304,22 @@ export class TaskManager {
     return stores;
   }
 
-  private async createTask(id: TaskId): Promise<StreamTask> {
+  private async createTask(id: TaskId, warm?: ReadonlyMap<string, TaskStore>): Promise<StreamTask> {
     const { kafka, config, topology, logger, metrics } = this.deps;
     const idString = taskIdToString(id);
     const subtopology = topology.subtopologies[id.subtopology]!;
     const taskLogger = logger.child({ taskId: idString });
     // Fence first: a previous owner's open transaction is aborted (or completes) before we read anything.
-    const producer = this.exactlyOnce
-      ? await TaskProducer.transactional(kafka, `${config.applicationId}-${idString}`)
-      : this.deps.sharedProducer!;
-    const stores = await this.openStores(id);
+    let producer: TaskProducer;
+    try {
+      producer = this.exactlyOnce
+        ? await TaskProducer.transactional(kafka, `${config.applicationId}-${idString}`)
+        : this.deps.sharedProducer!;
+    } catch (err) {
+      for (const store of warm?.values() ?? []) await store.close().catch(() => {});
+      throw err;
+    }
+    const stores = warm ?? (await this.openStores(id));
     const facing = new Map([...stores].map(([name, s]) => [name, s.store] as const));
     return new StreamTask({
       taskId: id,
@@ -339,6 +347,8 @@ export class TaskManager {
           clock: this.deps.clock,
           logger: taskLogger,
           onCommitRequested: requestCommit,
+          undo: taskSavepoints(stores),
+          onRecordError: (failure, action) => metrics.recordErrors.inc({ stage: failure.stage, action }),
         }),
     });
   }
@@ -367,9 +377,11 @@ export class TaskManager {
         await this.onTaskError(task, err);
         return;
       }
+      // Only failures the record-error policy does not handle get here (store I/O, a policy that says fail). The
+      // message is ours (never record contents); the failed record's writes were already rolled back.
       this.deps.logger.error(
-        { err, taskId: task?.idString, topic: batch.topic, partition: batch.partition },
-        'processing failed; stopping the instance (state is not corrupted: uncommitted work is discarded)',
+        { err: describeError(err), taskId: task?.idString, topic: batch.topic, partition: batch.partition },
+        'processing failed; stopping the instance (tasks close dirty: uncommitted work is discarded)',
       );
       this.deps.onFatal(err);
       return;
@@ -450,19 +462,37 @@ export class TaskManager {
     this.scheduleReconcile();
   }
 
-  /** Updates standby tasks to `wanted` (from the assignment's userData). */
-  async updateStandbys(wanted: ReadonlySet<string>): Promise<void> {
-    const filtered = new Set([...wanted].filter((id) => !this.desired.has(id)));
-    await this.standbys.update(filtered, (id) => this.openStores(parseTaskId(id)));
+  /**
+   * Updates standby tasks to `wanted` (from the assignment's userData). Runs in the same serial chain as task
+   * creation and removal, so a task's stores are never opened as a standby while its active incarnation still has
+   * them open (or the reverse): one LevelDB directory, one owner at a time.
+   */
+  updateStandbys(wanted: ReadonlySet<string>): Promise<void> {
+    const run = async () => {
+      if (this.shuttingDown) return;
+      const filtered = new Set([...wanted].filter((id) => !this.desired.has(id) && !this.active.has(id)));
+      await this.standbys.update(filtered, (id) => this.openStores(parseTaskId(id)));
+    };
+    const done = this.reconciling.then(run);
+    this.reconciling = done.catch((err: unknown) => {
+      this.deps.logger.warn(
+        { err: describeError(err) },
+        'updating standby tasks failed; they are retried at the next rebalance',
+      );
+    });
+    return this.reconciling;
   }
 
-  /** Graceful: commit everything, close all tasks and standbys. */
-  async shutdown(): Promise<void> {
+  /**
+   * Closes every task and standby. `clean`: commit first (graceful shutdown). Not clean (after a fatal error):
+   * uncommitted work is dropped, so nothing of a record that failed half-way is ever committed.
+   */
+  async shutdown(clean: boolean): Promise<void> {
     this.desired = new Set();
     this.shuttingDown = true;
     clearTimeout(this.reconcileRetry);
     await this.reconciling.catch(() => {});
-    for (const task of [...this.active.values()]) await this.removeTask(task, true).catch(() => {});
+    for (const task of [...this.active.values()]) await this.removeTask(task, clean).catch(() => {});
     await this.standbys.closeAll();
   }
 }
