@@ -31,8 +31,11 @@ export async function readRangesToEnd(
     readonly logger: Logger;
     readonly onProgress?: (range: ReadRange, position: bigint) => void;
     readonly maxBytesPerPartition?: number;
+    /** Aborting stops the read: the promise rejects with the signal's reason (shutdown never waits on it). */
+    readonly signal?: AbortSignal;
   },
 ): Promise<void> {
+  options.signal?.throwIfAborted();
   const open = new Map<string, { range: ReadRange; end: bigint; position: bigint }>();
   for (const r of ranges) {
     if (BigInt(r.from) < BigInt(r.end)) {
@@ -48,12 +51,13 @@ export async function readRangesToEnd(
   let settled = false;
   try {
     await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error): void => {
+      const fail = (err: unknown): void => {
         if (!settled) {
           settled = true;
           reject(err);
         }
       };
+      options.signal?.addEventListener('abort', () => fail(options.signal!.reason), { once: true });
       const advance = (key: string, next: bigint): void => {
         const entry = open.get(key);
         if (!entry || settled) return;

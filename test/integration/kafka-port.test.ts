@@ -157,6 +157,25 @@ describe('kafka port', () => {
     expect(seen[1]).toEqual(['v1', 'v2']);
   });
 
+  it('stops reading ranges when aborted (a shutdown never waits for a restore)', async () => {
+    const { topic, producer } = await topicWithProducer('abort-read', 1);
+    await producer.commit([record(topic, 0, 'k', 'v')], uniqueName('g'), []);
+    const controller = new AbortController();
+    const seen: string[] = [];
+    // The end lies beyond anything written: only the abort can end this read.
+    const reading = readRangesToEnd(
+      kafka,
+      [{ topic, partition: 0, from: '0', end: '1000' }],
+      async (_range, b) => {
+        for (const r of b.records) seen.push(r.value!.toString());
+        controller.abort(new Error('shutting down'));
+      },
+      { groupPrefix: uniqueName('read'), logger: silentLogger, signal: controller.signal },
+    );
+    await expect(reading).rejects.toThrow('shutting down');
+    expect(seen).toEqual(['v']);
+  });
+
   it('reads ranges that take many fetches, each offset once and in order, and a reader keeps following', async () => {
     const { topic, producer } = await topicWithProducer('many-fetches', 1);
     const filler = 'x'.repeat(1_000);

@@ -36,7 +36,13 @@ interface Target {
 export async function restoreStores(
   kafka: KafkaClient,
   stores: readonly TaskStore[],
-  options: { readonly groupPrefix: string; readonly logger: Logger; readonly metrics: StreamsMetrics },
+  options: {
+    readonly groupPrefix: string;
+    readonly logger: Logger;
+    readonly metrics: StreamsMetrics;
+    /** Aborted on shutdown: the restore stops where it is (what it applied stays, with its checkpoint). */
+    readonly signal?: AbortSignal;
+  },
 ): Promise<RestoreResult> {
   const { logger, metrics } = options;
   const logged = stores.filter((s) => s.changelog !== undefined);
@@ -126,6 +132,7 @@ export async function restoreStores(
     {
       groupPrefix: options.groupPrefix,
       logger,
+      signal: options.signal,
       onProgress: (range, position) => {
         targets.get(topicPartitionKey(range.topic, range.partition))!.position = position;
         remaining();

@@ -9,7 +9,7 @@
  *  - new tasks are paused, then: producer fences the previous owner -> stores open (standby copy released first)
  *    -> changelog tail restored -> committed offsets read -> seek -> resume -> running.
  */
-import { TaskCorruptedError, TaskMigratedError, describeError } from '../../../common/errors.js';
+import { TaskCorruptedError, TaskMigratedError, UscError, describeError } from '../../../common/errors.js';
 import {
   classifyKafkaError,
   isDefinitelyFatal,
@@ -66,6 +66,8 @@ export class TaskManager {
   private readonly ticking = new Set<StreamTask>();
   private readonly stuckReported = new WeakMap<StreamTask, number>();
   private shuttingDown = false;
+  /** Aborted when shutdown starts: a restore in progress stops instead of holding the shutdown up. */
+  private readonly stopping = new AbortController();
   readonly standbys: StandbyTasks;
   private readonly exactlyOnce: boolean;
   /** Source topic (resolved) -> subtopology id. */
@@ -151,6 +153,7 @@ export class TaskManager {
    * is fatal.
    */
   private async onReconcileError(err: unknown): Promise<void> {
+    if (this.shuttingDown) return; // a restore stopped by the shutdown itself
     if (classifyKafkaError(err) !== 'retriable') return this.deps.onFatal(err);
     const delay = Math.min(10_000, 500 * 2 ** this.reconcileFailures++);
     this.deps.logger.warn(
@@ -223,7 +226,12 @@ export class TaskManager {
     await restoreStores(
       kafka,
       tasks.flatMap((t) => [...t.stores.values()]),
-      { groupPrefix: `${config.applicationId}-restore-${config.instanceId}`, logger, metrics },
+      {
+        groupPrefix: `${config.applicationId}-restore-${config.instanceId}`,
+        logger,
+        metrics,
+        signal: this.stopping.signal,
+      },
     );
     const topics = [...new Set(tasks.flatMap((t) => t.sources.map((s) => s.topic)))];
     const admin = await openAdmin(kafka);
@@ -490,6 +498,7 @@ export class TaskManager {
   async shutdown(clean: boolean): Promise<void> {
     this.desired = new Set();
     this.shuttingDown = true;
+    this.stopping.abort(new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'the instance is shutting down'));
     clearTimeout(this.reconcileRetry);
     await this.reconciling.catch(() => {});
     for (const task of [...this.active.values()]) await this.removeTask(task, clean).catch(() => {});
