@@ -215,6 +215,12 @@ export class StreamTask {
       this.dirty = true;
       controls.resolveOffset((next - 1n).toString());
     }
+    const hw = BigInt(batch.highWatermark);
+    const at = this.positions.get(key) ?? hw;
+    this.options.metrics.consumerLag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(hw > at ? hw - at : 0n),
+    );
     if (processed > 0) {
       this.options.metrics.recordsProcessed.inc({ subtopology: this.subtopologyLabel }, processed);
       this.options.metrics.processSeconds.observe(
@@ -346,6 +352,8 @@ export class StreamTask {
         this.options.logger.warn({ err, taskId: this.idString }, 'processor close failed; continuing');
       });
       for (const store of this.options.stores.values()) await store.close();
+      for (const s of this.options.sources)
+        this.options.metrics.consumerLag.remove({ topic: s.topic, partition: String(s.partition) });
       if (this.options.exactlyOnce) await this.options.producer.disconnect();
       this.machine.transition('closed');
     }, 'close');
