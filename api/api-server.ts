@@ -1,14 +1,23 @@
 /**
  * The interactive-query HTTP server (fastify). Wires auth, parameter validation, per-route latency metrics, the
- * case routes (local / forwarded / stale / 503) and the operational routes. Errors are `{ error: { code,
- * message } }`; unexpected failures are logged with the request id and answered without internals.
+ * case routes (local / forwarded / stale / 503) and the operational routes. Every error is `{ error: { code,
+ * message } }`, also fastify's and Node's HTTP parser's (api-errors.ts); unexpected failures are logged with the
+ * request id and answered without internals.
  */
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, {
+  type ConnectionError,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../topology/processor.js';
 import type { CaseStoresView, QueryableStreams, TopologyView } from './api-contracts.js';
-import { sendError } from './api-errors.js';
+import { answerClientError, httpErrorOf, sendError, type HttpLimits } from './api-errors.js';
 import { createApiMetrics } from './api-metrics.js';
 import { bearerMatches, PUBLIC_PATHS } from './auth.js';
 import { registerCaseRoutes } from './case-routes.js';
@@ -35,14 +44,25 @@ export interface ApiServerOptions {
 }
 
 export function createApiServer(opts: ApiServerOptions): FastifyInstance {
+  const limits: HttpLimits = {
+    bodyLimit: 256 * 1024,
+    maxParamLength: 256,
+    maxHeaderSize: http.maxHeaderSize,
+  };
   // return503OnClosing: false: while the API closes (before the streams instance does) requests already on
   // keep-alive connections are still answered from the running stores, instead of fastify's bare 503 without
   // Retry-After; new connections are refused by then and clients go to another instance.
+  // Errors raised before a route handler runs also answer in the documented shape: the router's (malformed URL,
+  // over-long path parameter) through frameworkErrors, Node's HTTP parser's (headers too large, timeout) on the
+  // raw socket through clientErrorHandler.
   const common = {
     logger: false,
-    bodyLimit: 256 * 1024,
-    routerOptions: { maxParamLength: 256 },
+    bodyLimit: limits.bodyLimit,
+    routerOptions: { maxParamLength: limits.maxParamLength },
     return503OnClosing: false,
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) =>
+      answerError(err, req, reply),
+    clientErrorHandler: (err: ConnectionError, socket: Socket) => answerClientError(err, socket, limits),
   } as const;
   const app: FastifyInstance = opts.tls
     ? (Fastify({
@@ -70,14 +90,13 @@ export function createApiServer(opts: ApiServerOptions): FastifyInstance {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'USC_ERR_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
-  app.setErrorHandler((err, req, reply) => {
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return sendError(reply, 'USC_ERR_API_BAD_REQUEST', (err as Error).message);
-    }
+  function answerError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const answer = httpErrorOf(err, limits);
+    if (answer) return sendError(reply, answer.code, answer.message);
     logger.error({ err, reqId: req.id, url: req.url.split('?')[0] }, 'request failed; answered 503');
     return sendError(reply, 'USC_ERR_API_UNAVAILABLE', 'the request could not be served; retry', 1);
-  });
+  }
+  app.setErrorHandler((err, req, reply) => answerError(err, req, reply));
 
   registerCaseRoutes(app, {
     streams: opts.streams,

@@ -42,9 +42,10 @@ const allowStale = {
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const err = (description: string) => ({ description, ...json({ $ref: '#/components/schemas/Error' }) });
 const keyed = {
-  '400': err('A parameter is invalid (USC_ERR_API_BAD_REQUEST)'),
+  '400': err('A parameter or the URL is invalid (USC_ERR_API_BAD_REQUEST)'),
   '401': err('Missing or wrong bearer token (USC_ERR_API_UNAUTHORIZED)'),
   '404': err('No such case (USC_ERR_API_NOT_FOUND)'),
+  '414': err('A path parameter is longer than 256 characters (USC_ERR_API_URI_TOO_LONG)'),
   '503': {
     ...err(
       'The partition is moving or restoring (USC_ERR_API_UNAVAILABLE), or its owner did not answer ' +
@@ -66,7 +67,10 @@ export function openApiDocument(schemas: ApiSchemas, version: string): Record<st
       version,
       description:
         'Latest UCMv2 case id and status of each URP case. Any instance answers any key: the owner of the ' +
-        "key's partition answers, others forward once. Authorization: Bearer <API_TOKEN> when configured.",
+        "key's partition answers, others forward once. Authorization: Bearer <API_TOKEN> when configured. " +
+        'Every error, on any path, is {"error": {"code", "message"}} with a USC_ERR_API_* code: also 408 ' +
+        '(USC_ERR_API_REQUEST_TIMEOUT) and 431 (USC_ERR_API_HEADERS_TOO_LARGE, request line and headers over ' +
+        '16 KiB), after which the connection is closed.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -160,8 +164,10 @@ export function openApiDocument(schemas: ApiSchemas, version: string): Record<st
                 },
               }),
             },
-            '400': keyed['400'],
+            '400': err('The body is not valid JSON or its ids are invalid (USC_ERR_API_BAD_REQUEST)'),
             '401': keyed['401'],
+            '413': err('The body is larger than 256 KiB (USC_ERR_API_PAYLOAD_TOO_LARGE)'),
+            '415': err('The body is not application/json (USC_ERR_API_UNSUPPORTED_MEDIA_TYPE)'),
           },
         },
       },

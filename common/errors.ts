@@ -45,6 +45,11 @@ export const ERROR_CODES = {
   USC_ERR_API_UNAVAILABLE:
     'The partition holding the key is moving or restoring; retry after Retry-After seconds.',
   USC_ERR_API_FORWARD_FAILED: 'The owning instance could not be reached to answer the request.',
+  USC_ERR_API_REQUEST_TIMEOUT: 'The request (line, headers or body) was not received in time.',
+  USC_ERR_API_PAYLOAD_TOO_LARGE: 'The request body is larger than the API accepts.',
+  USC_ERR_API_URI_TOO_LONG: 'A path parameter is longer than the API accepts.',
+  USC_ERR_API_UNSUPPORTED_MEDIA_TYPE: 'The request body has a content type other than application/json.',
+  USC_ERR_API_HEADERS_TOO_LARGE: 'The request line and headers are larger than the HTTP server accepts.',
   USC_ERR_CLI_USAGE: 'Unknown command or bad flags.',
   USC_ERR_RESET_INSTANCES_ALIVE: 'Reset refused: members of the application are still in the consumer group.',
 } as const;

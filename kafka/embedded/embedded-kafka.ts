@@ -16,7 +16,7 @@ import { createKafka } from '../client.js';
 import { TaskProducer } from '../task-producer.js';
 import { brokerProperties, LOG4J2_PROPERTIES, renderProperties } from './broker-config.js';
 import { resolveBrokerClasspath } from './classpath.js';
-import { freePort, isPortFree } from './free-port.js';
+import { choosePorts } from './free-port.js';
 import { guardAgainstOrphan } from './orphan-guard.js';
 import { checkJava, javaExecutable, runCommand } from './prerequisites.js';
 import { KAFKA_VERSION } from './versions.js';
@@ -83,11 +83,11 @@ export class EmbeddedKafka {
     const java = javaExecutable(opts.javaHome);
     await checkJava(java);
     const cp = await resolveBrokerClasspath({ cacheDir: opts.cacheDir, mvn: opts.mvn, logger: opts.logger });
-    const port = await choosePort(host, opts.port, 'broker');
-    const controllerPort = await choosePort(host, opts.controllerPort, 'controller');
-    if (port === controllerPort) {
-      throw new UscError('USC_ERR_KAFKA_LAUNCHER_PORT_TAKEN', `broker and controller ports are both ${port}`);
-    }
+    // Both ports are held bound until both are chosen, so two free ports cannot come out equal.
+    const [port, controllerPort] = (await choosePorts(host, [
+      { port: opts.port, what: 'broker' },
+      { port: opts.controllerPort, what: 'controller' },
+    ])) as [number, number];
 
     const ephemeral = opts.dataDir === undefined;
     await mkdir(opts.cacheDir, { recursive: true });
@@ -196,18 +196,6 @@ export class EmbeddedKafka {
     this.child.kill('SIGKILL');
     await exited;
   }
-}
-
-async function choosePort(host: string, requested: number | undefined, what: string): Promise<number> {
-  if (requested === undefined || requested === 0) return freePort(host);
-  if (!(await isPortFree(host, requested))) {
-    throw new UscError(
-      'USC_ERR_KAFKA_LAUNCHER_PORT_TAKEN',
-      `the ${what} port ${host}:${requested} is already in use: stop what listens there, choose another port, or set KAFKA_BROKERS to use a running cluster`,
-      { details: { host, port: requested } },
-    );
-  }
-  return requested;
 }
 
 async function formatStorage(
