@@ -3,7 +3,8 @@
  * ids fit; anything else, including path tricks and control characters, is refused with a 400 naming the
  * parameter).
  */
-export const ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
+// `__proto__` is excluded: as an object key (dedupe memory, msgpack maps) it would not survive as data.
+export const ID_PATTERN = '^(?!__proto__$)[A-Za-z0-9._:-]{1,128}$';
 const ID = new RegExp(ID_PATTERN);
 
 export type ParamResult<T> =
@@ -13,7 +14,7 @@ export function parseId(name: string, raw: unknown): ParamResult<string> {
   if (typeof raw !== 'string' || !ID.test(raw)) {
     return {
       ok: false,
-      message: `${name} must be 1-128 characters of letters, digits, ".", "_", ":" or "-"`,
+      message: `${name} must be 1-128 characters of letters, digits, ".", "_", ":" or "-" (not __proto__)`,
     };
   }
   return { ok: true, value: raw };

@@ -71,7 +71,7 @@ export async function runBackfill(
     for await (const raw of input) {
       lines++;
       if (raw.trim() === '') continue;
-      const result = backfillEventsForLine(raw, validation);
+      const result = backfillEventsForLine(raw, validation, Date.now());
       if (!result.ok) {
         rejected.push({ line: lines, problem: result.problem, text: raw });
         continue;

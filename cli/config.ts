@@ -26,6 +26,8 @@ export interface ServiceConfig {
   readonly apiToken: string | undefined;
   readonly apiTls: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly logLevel: LogLevel;
+  /** How long a graceful stop may take before the process exits anyway with code 1 (SHUTDOWN_TIMEOUT_MS). */
+  readonly shutdownTimeoutMs: number;
   /** The case-sync application's settings (topics, STATUS_MAPPING, ATTRIBUTE_ALLOWLIST, ...), validated. */
   readonly caseSync: CaseSyncSettings;
 }
@@ -69,6 +71,7 @@ export const SETTING_NAMES = [
   'NUM_STANDBY_REPLICAS',
   'COMMIT_INTERVAL_MS',
   'SESSION_TIMEOUT_MS',
+  'SHUTDOWN_TIMEOUT_MS',
   'PARTITIONS',
   'REPLICATION_FACTOR',
   'API_TOKEN',
@@ -80,7 +83,12 @@ export const SETTING_NAMES = [
   'CORRELATION_GRACE_MS',
   'DEDUPE_RETENTION_MS',
   'HISTORY_LIMIT',
+  'DEDUPE_MAX_IDS',
   'DLQ_INCLUDE_PAYLOAD',
+  'MAX_RECORD_BYTES',
+  'MAX_NESTING_DEPTH',
+  'MAX_STRING_LENGTH',
+  'MAX_FUTURE_SKEW_MS',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -90,7 +98,12 @@ const APP_SETTINGS: readonly SettingName[] = [
   'CORRELATION_GRACE_MS',
   'DEDUPE_RETENTION_MS',
   'HISTORY_LIMIT',
+  'DEDUPE_MAX_IDS',
   'DLQ_INCLUDE_PAYLOAD',
+  'MAX_RECORD_BYTES',
+  'MAX_NESTING_DEPTH',
+  'MAX_STRING_LENGTH',
+  'MAX_FUTURE_SKEW_MS',
   'INPUT_TOPIC',
   'OUTPUT_TOPIC',
   'DLQ_TOPIC',
@@ -225,6 +238,14 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
     heapMb: int(raw.KAFKA_EMBEDDED_HEAP_MB, 'KAFKA_EMBEDDED_HEAP_MB', 768, 256, 16_384, problems),
   };
   const partitions = int(raw.PARTITIONS, 'PARTITIONS', 12, 1, 1000, problems);
+  const shutdownTimeoutMs = int(
+    raw.SHUTDOWN_TIMEOUT_MS,
+    'SHUTDOWN_TIMEOUT_MS',
+    10_000,
+    1_000,
+    600_000,
+    problems,
+  );
   for (const [name, value] of [
     ['INPUT_TOPIC', raw.INPUT_TOPIC],
     ['OUTPUT_TOPIC', raw.OUTPUT_TOPIC],
@@ -256,6 +277,7 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
         ? { certFile: raw.API_TLS_CERT, keyFile: raw.API_TLS_KEY }
         : undefined,
     logLevel,
+    shutdownTimeoutMs,
     caseSync: caseSync.settings,
   };
 }

@@ -1,13 +1,16 @@
 /**
  * `urp-case-sync dlq replay`: re-publishes chosen dead-letter records to the input topic after a fix (a mapping
- * added to STATUS_MAPPING, a CASE_CREATED that finally arrived...). Reads the DLQ once to its current end
- * (read_committed), selects records by filters, and publishes each record's original key and (redacted) payload
- * with headers naming the DLQ record and continuing its lineage (REPLAY_HEADERS: retry count + 1, first failure
- * time), so a record that fails again says how often it was retried. Records without a payload (DLQ_INCLUDE_PAYLOAD=false) or
- * not `replayEligible` are reported, not replayed (unless `force`).
+ * added to STATUS_MAPPING, a CASE_CREATED that finally arrived, a bug fixed...). Reads the DLQ once to its current
+ * end (read_committed), selects records by filters, and publishes each record's payload (the projected event, see
+ * ADR 0003) with headers naming the DLQ record and continuing its lineage (REPLAY_HEADERS: retry count + 1, first
+ * failure time), so a record that fails again says how often it was retried. The key is the original key when the
+ * dead letter kept it (it was one of the event's ids), else the payload's `payload.ucmCaseId` (UCMv2 keys its
+ * topic by ucmCaseId), else none. Records without a payload (INVALID_JSON and size/depth LIMIT_EXCEEDED never
+ * carry one; DLQ_INCLUDE_PAYLOAD=false) or not `replayEligible` are reported, not replayed (unless `force`).
  */
 import { createKafka, publishRecords, readRangesToEnd, wholeTopicRanges } from '../kafka/index.js';
 import { REPLAY_HEADERS } from '../processors/domain/dlq-record.js';
+import { isValidId } from '../processors/domain/field-rules.js';
 import type { Logger } from '../topology/processor.js';
 import type { ServiceConfig } from './config.js';
 
@@ -37,6 +40,22 @@ interface DlqValue {
   errorCategory?: string;
   payload?: unknown;
   replayEligible?: boolean;
+}
+
+/** The key to re-publish with: the kept original key, else the payload's ucmCaseId, else none. */
+export function replayKey(value: { originalKey?: string | null; payload?: unknown }): string | null {
+  if (typeof value.originalKey === 'string') return value.originalKey;
+  const payload = value.payload as { payload?: { ucmCaseId?: unknown } } | null | undefined;
+  const ucmCaseId = typeof payload === 'object' && payload !== null ? payload.payload?.ucmCaseId : undefined;
+  return isValidId(ucmCaseId) ? ucmCaseId : null;
+}
+
+/** Why a dead letter without a payload cannot be replayed. */
+export function noPayloadReason(category: string | undefined): string {
+  return category === 'INVALID_JSON' || category === 'LIMIT_EXCEEDED'
+    ? `no payload: ${category} dead letters carry none (the value could not be read within the bounds); ` +
+        'the producer must send a corrected event'
+    : 'no payload stored (DLQ_INCLUDE_PAYLOAD=false when it was dead-lettered)';
 }
 
 function matches(filter: DlqReplayFilter, ref: string, value: DlqValue): boolean {
@@ -74,7 +93,7 @@ export async function replayDlq(
         }
         if (!value || !matches(filter, ref, value)) continue;
         if (value.payload === undefined || value.payload === null) {
-          skipped.push({ ref, reason: 'no payload stored (DLQ_INCLUDE_PAYLOAD=false)' });
+          skipped.push({ ref, reason: noPayloadReason(value.errorCategory) });
         } else if (value.replayEligible === false && !filter.force) {
           skipped.push({
             ref,
@@ -83,7 +102,7 @@ export async function replayDlq(
         } else {
           const payload = typeof value.payload === 'string' ? value.payload : JSON.stringify(value.payload);
           selected.push({
-            key: value.originalKey ?? null,
+            key: replayKey(value),
             value: Buffer.from(payload, 'utf8'),
             headers: {
               [REPLAY_HEADERS.replayOf]: `${config.caseSync.dlqTopic}/${ref}`,

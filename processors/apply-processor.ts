@@ -41,6 +41,7 @@ export function applyProcessor(
         const result = reduceCase(state, history, msg.event, urpCaseId, {
           nowMs: ctx.currentSystemTimeMs(),
           dedupeRetentionMs: settings.dedupeRetentionMs,
+          dedupeMaxIds: settings.dedupeMaxIds,
           historyLimit: settings.historyLimit,
         });
         const ids = { eventId: msg.event.eventId, urpCaseId, ucmCaseId: msg.event.ucmCaseId };
@@ -55,6 +56,15 @@ export function applyProcessor(
             { businessMs: msg.event.businessMs, eventMs: msg.event.eventMs, eventId: msg.event.eventId },
             state.latest.key,
           ) < 0;
+        await cases.put(urpCaseId, result.state);
+        await histories.put(urpCaseId, [...result.history]);
+        await ctx.forward({
+          key: urpCaseId,
+          value: toCaseRecord(result.state),
+          timestamp: record.timestamp,
+          headers: { 'content-type': 'application/json', 'event-id': msg.event.eventId },
+        });
+        // Counted once the record is applied: a record that fails before is rolled back (and dead-lettered).
         metrics.applied.inc({ late: String(late) });
         if (result.newGaps > 0) {
           metrics.gaps.inc(result.newGaps);
@@ -65,14 +75,6 @@ export function applyProcessor(
             'history now has a status gap (an oldStatus that does not follow the status before it); recorded, not rejected',
           );
         }
-        await cases.put(urpCaseId, result.state);
-        await histories.put(urpCaseId, [...result.history]);
-        await ctx.forward({
-          key: urpCaseId,
-          value: toCaseRecord(result.state),
-          timestamp: record.timestamp,
-          headers: { 'content-type': 'application/json', 'event-id': msg.event.eventId },
-        });
       },
     };
   };

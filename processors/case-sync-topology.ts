@@ -7,8 +7,13 @@
  *                                       [ucm-index, pending-correlation]   '--> dlq (unresolved)   [cases, case-history]
  *
  * by-urp and resolved are co-partitioned (same count), so one task owns a case whichever way its events came.
+ *
+ * A record on which a processor or serde throws is rolled back by the runtime and dead-lettered as
+ * PROCESSING_ERROR by the record-error handler (record-error-handler.ts); processing continues.
  */
+import { silentLogger } from '../common/logger.js';
 import { keyValueStore } from '../stores/store-factory.js';
+import type { Logger } from '../topology/processor.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../topology/serde.js';
 import type { Topology } from '../topology/topology.js';
 import { TopologyBuilder } from '../topology/topology-builder.js';
@@ -16,14 +21,19 @@ import { applyProcessor, CASE_STORE, HISTORY_STORE, OUTPUT_SINK } from './apply-
 import type { CaseSyncMetrics } from './case-sync-metrics.js';
 import { CORRELATE_CHILDREN, correlateProcessor, INDEX_STORE, PENDING_STORE } from './correlate-processor.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
+import { caseSyncRecordErrorHandler } from './record-error-handler.js';
 import type { RoutedMessage } from './routed-event.js';
 import { VALIDATE_CHILDREN, validateProcessor } from './validate-processor.js';
 
 export const REPARTITIONS = { byUrp: 'by-urp', byUcm: 'by-ucm', resolved: 'resolved' } as const;
 
+/**
+ * The topology. `deps.logger` receives the record-error handler's lines (processors log through their context);
+ * pass the service's logger, the default drops them.
+ */
 export function caseSyncTopology(
   settings: CaseSyncSettings,
-  deps: { metrics: CaseSyncMetrics; applicationId: string },
+  deps: { metrics: CaseSyncMetrics; applicationId: string; logger?: Logger },
 ): Topology {
   const routed = jsonSerde<RoutedMessage>();
   const json = jsonSerde<unknown>();
@@ -58,5 +68,14 @@ export function caseSyncTopology(
     .addStateStore(keyValueStore(CASE_STORE), 'apply')
     .addStateStore(keyValueStore(HISTORY_STORE), 'apply')
     .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], { keySerde: stringSerde, valueSerde: json })
+    .onRecordError(
+      caseSyncRecordErrorHandler({
+        settings,
+        metrics: deps.metrics,
+        consumer,
+        logger: (deps.logger ?? silentLogger).child({ component: 'record-error-handler' }),
+      }),
+      { deadLetterTopic: settings.dlqTopic },
+    )
     .build();
 }

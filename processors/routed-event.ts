@@ -1,20 +1,27 @@
 /**
  * Messages on the application's repartition topics (JSON): a validated event on its way to its case, an index
  * entry ucmCaseId -> urpCaseId, or an event that still needs its urpCaseId resolved. Each event carries where it
- * came from, so a later dead-letter record has full context.
+ * came from, so a later dead-letter record has full context. Events are normalised (contract fields and
+ * allowlisted attributes only) and the origin carries no value and no key other than one of the event's ids: a
+ * dead letter rebuilds the event from `event` (project.ts `toEnvelope`).
  */
 import type { ReplayLineage } from './domain/dlq-record.js';
 import type { CaseEvent, StatusChanged } from './domain/event-contract.js';
+import { isoTimeMs, isValidId } from './domain/field-rules.js';
+import { minimiseKey, type EventIds } from './domain/project.js';
+import { isStatus } from './domain/statuses.js';
 
 export interface Origin {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
-  /** Original key as UTF-8, or null. */
+  /** Original key as UTF-8 when it equals one of the event's validated ids; otherwise null. */
   readonly key: string | null;
+  /** sha256 (hex) of the original key bytes when `key` is null but the record had a key. */
+  readonly keyHash?: string;
   readonly payloadHash: string;
-  /** The redacted original value (only carried where a later DLQ record may need it). */
-  readonly payload?: unknown;
+  /** Size of the original value in bytes. */
+  readonly payloadSize?: number;
   /** Set when the record is a `dlq replay` of an earlier failure (see REPLAY_HEADERS). */
   readonly lineage?: ReplayLineage;
 }
@@ -30,4 +37,109 @@ export interface PendingEvent {
   readonly origin: Origin;
   /** Wall-clock time it started waiting. */
   readonly sinceMs: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Largest epoch ms a Date can render (year 275760). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * An {@link Origin} rebuilt from a decoded value of any shape (a repartition record, a store value, possibly
+ * written by an older version): known fields only, each only if well-typed, the key minimised again against
+ * `ids` (see project.ts `minimiseKey`). Undefined when the coordinates or the payload hash are unreadable. Never
+ * throws.
+ */
+export function decodeOrigin(raw: unknown, ids: EventIds): Origin | undefined {
+  if (!isObject(raw)) return undefined;
+  const { topic, partition, offset, key, keyHash, payloadHash, payloadSize, lineage } = raw;
+  if (typeof topic !== 'string' || !TOPIC.test(topic)) return undefined;
+  if (typeof partition !== 'number' || !Number.isSafeInteger(partition) || partition < 0) return undefined;
+  if (typeof offset !== 'string' || !/^\d{1,20}$/.test(offset)) return undefined;
+  if (typeof payloadHash !== 'string' || !HEX64.test(payloadHash)) return undefined;
+  const minimised =
+    typeof key === 'string'
+      ? minimiseKey(key, ids)
+      : typeof keyHash === 'string' && HEX64.test(keyHash)
+        ? { key: null, keyHash }
+        : { key: null };
+  let replay: ReplayLineage | undefined;
+  if (isObject(lineage)) {
+    const { retryCount, firstFailureMs } = lineage;
+    if (typeof retryCount === 'number' && Number.isSafeInteger(retryCount) && retryCount > 0) {
+      const first =
+        typeof firstFailureMs === 'number' && Math.abs(firstFailureMs) <= MAX_DATE_MS
+          ? firstFailureMs
+          : undefined;
+      replay = { retryCount, firstFailureMs: first };
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset,
+    ...minimised,
+    payloadHash,
+    ...(typeof payloadSize === 'number' && Number.isSafeInteger(payloadSize) && payloadSize >= 0
+      ? { payloadSize }
+      : {}),
+    ...(replay ? { lineage: replay } : {}),
+  };
+}
+
+/** Thrown by {@link readPendingEvent} for a value that is not a pending event; names the field only. */
+export class MalformedPendingEvent extends Error {
+  constructor(field: string) {
+    super(`pending entry field ${field} is missing or malformed`);
+    this.name = 'MalformedPendingEvent';
+  }
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const text = (v: unknown, max: number): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= max;
+
+/**
+ * A pending event rebuilt from a decoded value (the pending store, or a `resolve` message): the normalised
+ * status change's fields and the origin, nothing else (an older version's extra fields are dropped). Throws
+ * {@link MalformedPendingEvent} naming the first field that is missing or mistyped.
+ */
+export function readPendingEvent(raw: unknown): PendingEvent {
+  if (!isObject(raw)) throw new MalformedPendingEvent('(entry)');
+  if (!finite(raw.sinceMs)) throw new MalformedPendingEvent('sinceMs');
+  const e = raw.event;
+  if (!isObject(e)) throw new MalformedPendingEvent('event');
+  if (e.eventType !== 'CASE_STATUS_CHANGED') throw new MalformedPendingEvent('event.eventType');
+  if (!isValidId(e.eventId)) throw new MalformedPendingEvent('event.eventId');
+  if (!isValidId(e.ucmCaseId)) throw new MalformedPendingEvent('event.ucmCaseId');
+  if (!Number.isFinite(isoTimeMs(e.eventTime)) || !finite(e.eventMs))
+    throw new MalformedPendingEvent('event.eventTime');
+  if (!Number.isFinite(isoTimeMs(e.businessTime)) || !finite(e.businessMs))
+    throw new MalformedPendingEvent('event.businessTime');
+  if (!text(e.source, 128)) throw new MalformedPendingEvent('event.source');
+  if (!(typeof e.newStatus === 'string' && isStatus(e.newStatus)))
+    throw new MalformedPendingEvent('event.newStatus');
+  if (!(e.oldStatus === null || (typeof e.oldStatus === 'string' && isStatus(e.oldStatus))))
+    throw new MalformedPendingEvent('event.oldStatus');
+  if (!(e.reason === undefined || e.reason === null || text(e.reason, 1000)))
+    throw new MalformedPendingEvent('event.reason');
+  const event: StatusChanged = {
+    eventId: e.eventId,
+    eventType: 'CASE_STATUS_CHANGED',
+    eventTime: e.eventTime as string,
+    eventMs: e.eventMs,
+    source: e.source,
+    ucmCaseId: e.ucmCaseId,
+    businessTime: e.businessTime as string,
+    businessMs: e.businessMs,
+    urpCaseId: undefined,
+    oldStatus: e.oldStatus,
+    newStatus: e.newStatus,
+    reason: typeof e.reason === 'string' ? e.reason : undefined,
+  };
+  const origin = decodeOrigin(raw.origin, { eventId: event.eventId, ucmCaseId: event.ucmCaseId });
+  if (!origin) throw new MalformedPendingEvent('origin');
+  return { event, origin, sinceMs: raw.sinceMs };
 }

@@ -1,16 +1,24 @@
 /**
- * Sub-topology 0: parses and validates each raw UCMv2 record. Invalid -> a dead-letter record (with category,
- * message naming the field, origin and the redacted payload). Valid -> re-keyed by urpCaseId towards its case;
- * a CASE_CREATED also feeds the ucmCaseId index; a status change without urpCaseId goes to correlation (keyed by
- * ucmCaseId). Nothing is dropped and nothing throws.
+ * Sub-topology 0: parses and validates each raw UCMv2 record (bounds first, see validate-event.ts). Invalid -> a
+ * dead-letter record (category, a message naming the field and the rule, origin, and a projection: identifiers
+ * only, or the known fields when the category is replay-eligible). Valid -> the normalised event, re-keyed by
+ * urpCaseId towards its case; a CASE_CREATED also feeds the ucmCaseId index; a status change without urpCaseId
+ * goes to correlation (keyed by ucmCaseId). The original key travels only if it is one of the event's ids.
+ * Nothing is dropped, and no input value reaches a log line.
  */
 import type { Processor, ProcessorContext } from '../topology/processor.js';
 import type { StreamRecord } from '../topology/record.js';
 import type { CaseSyncMetrics } from './case-sync-metrics.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
-import { buildDlqRecord, payloadHash, replayLineage } from './domain/dlq-record.js';
+import {
+  buildDlqRecord,
+  deadLetterKey,
+  deadLetterPayload,
+  payloadHash,
+  replayLineage,
+} from './domain/dlq-record.js';
 import type { DlqRecord } from './domain/event-contract.js';
-import { redactParsed } from './domain/redact.js';
+import { idsOf, minimiseKey } from './domain/project.js';
 import { parseCaseEvent } from './domain/validate-event.js';
 import type { Origin, RoutedMessage } from './routed-event.js';
 
@@ -31,23 +39,50 @@ export function validateProcessor(
         const meta = ctx.recordMetadata()!;
         const hash = payloadHash(record.value);
         const lineage = replayLineage(record.headers);
+        const now = ctx.currentSystemTimeMs();
+        const out = { timestamp: record.timestamp, headers: {} };
+        const parsed = parseCaseEvent(record.value, settings, now);
+        const ids = parsed.ok
+          ? {
+              eventId: parsed.event.eventId,
+              ucmCaseId: parsed.event.ucmCaseId,
+              urpCaseId: parsed.event.urpCaseId,
+            }
+          : idsOf(parsed.parsed);
         const origin: Origin = {
           topic: meta.topic,
           partition: meta.partition,
           offset: meta.offset,
-          key: record.key === null ? null : record.key.toString('utf8'),
+          ...minimiseKey(record.key, ids),
           payloadHash: hash,
+          payloadSize: record.value?.length ?? 0,
           ...(lineage.retryCount > 0 ? { lineage } : {}),
         };
-        const out = { timestamp: record.timestamp, headers: {} };
-        const parsed = parseCaseEvent(record.value, settings);
         if (!parsed.ok) {
+          const dlq = buildDlqRecord({
+            origin,
+            payloadHash: hash,
+            payloadSize: origin.payloadSize,
+            eventId: parsed.eventId,
+            consumer,
+            category: parsed.category,
+            message: parsed.message,
+            field: parsed.field,
+            errorPosition: parsed.errorPosition,
+            payload: deadLetterPayload(parsed.category, parsed.parsed, settings.attributeAllowlist),
+            includePayload: settings.dlqIncludePayload,
+            firstFailureMs: lineage.firstFailureMs ?? now,
+            lastFailureMs: now,
+            retryCount: lineage.retryCount,
+          });
+          await ctx.forward({ key: deadLetterKey(ids, hash), value: dlq, ...out }, VALIDATE_CHILDREN.dlq);
+          // Counted once the dead letter is on its way: a record that fails after this point is rolled back and
+          // dead-lettered (and counted) by the record-error handler instead.
           metrics.failed.inc({ reason: parsed.category });
           metrics.dlqWrites.inc({ category: parsed.category });
-          const now = ctx.currentSystemTimeMs();
           ctx.logger.warn(
             {
-              eventId: parsed.eventId,
+              ...ids,
               category: parsed.category,
               field: parsed.field,
               topic: meta.topic,
@@ -56,27 +91,9 @@ export function validateProcessor(
             },
             'invalid UCM event; sent to the dead-letter topic, processing continues',
           );
-          const dlq = buildDlqRecord({
-            origin: { ...origin, key: record.key },
-            payloadHash: hash,
-            eventId: parsed.eventId,
-            consumer,
-            category: parsed.category,
-            message: parsed.message,
-            payload: parsed.redacted ?? parsed.text,
-            includePayload: settings.dlqIncludePayload,
-            firstFailureMs: lineage.firstFailureMs ?? now,
-            lastFailureMs: now,
-            retryCount: lineage.retryCount,
-          });
-          await ctx.forward(
-            { key: origin.key ?? parsed.eventId ?? hash, value: dlq, ...out },
-            VALIDATE_CHILDREN.dlq,
-          );
           return;
         }
         const event = parsed.event;
-        metrics.consumed.inc({ type: event.eventType });
         if (event.eventType === 'CASE_CREATED') {
           await ctx.forward(
             {
@@ -97,28 +114,13 @@ export function validateProcessor(
             VALIDATE_CHILDREN.byUrp,
           );
         } else if (event.eventType === 'CASE_STATUS_CHANGED') {
-          // Carry the redacted original: if correlation fails, the DLQ record needs it.
-          const payload = settings.dlqIncludePayload
-            ? (JSON.parse(record.value!.toString('utf8')) as unknown)
-            : undefined;
           await ctx.forward(
-            {
-              key: event.ucmCaseId,
-              value: {
-                kind: 'resolve',
-                event,
-                origin: { ...origin, payload: redactForDlq(payload, settings) },
-              },
-              ...out,
-            },
+            { key: event.ucmCaseId, value: { kind: 'resolve', event, origin }, ...out },
             VALIDATE_CHILDREN.byUcm,
           );
         }
+        metrics.consumed.inc({ type: event.eventType });
       },
     };
   };
-}
-
-function redactForDlq(payload: unknown, settings: CaseSyncSettings): unknown {
-  return payload === undefined ? undefined : redactParsed(payload, settings.attributeAllowlist);
 }

@@ -17,8 +17,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { CaseEvent } from './event-contract.js';
-import { pickAllowed } from './redact.js';
-import { isoTimeMs, ISO_TIME_RULE, parseCaseEvent, type ValidationConfig } from './validate-event.js';
+import { isoTimeMs, ISO_TIME_RULE } from './field-rules.js';
+import { syntaxErrorPosition } from './input-bounds.js';
+import { pickAllowed } from './project.js';
+import { parseCaseEvent, type ValidationConfig } from './validate-event.js';
 
 /** `source` of every backfilled event. */
 export const BACKFILL_SOURCE = 'urp-case-sync-backfill';
@@ -97,13 +99,27 @@ function transitionsOf(raw: unknown, problems: string[]): Transition[] {
   return out;
 }
 
-/** Turns one export line into its events, or says what is wrong with it. Never throws. */
-export function backfillEventsForLine(lineText: string, validation: ValidationConfig): BackfillLineResult {
+/**
+ * Turns one export line into its events, or says what is wrong with it (naming fields, never quoting values).
+ * Never throws. With `nowMs` (the current time) an event the topology would reject as FUTURE_TIME is reported too.
+ */
+export function backfillEventsForLine(
+  lineText: string,
+  validation: ValidationConfig,
+  nowMs?: number,
+): BackfillLineResult {
   let line: unknown;
   try {
     line = JSON.parse(lineText);
   } catch (err) {
-    return { ok: false, problem: `not JSON (${(err as Error).message})` };
+    const position = syntaxErrorPosition(err, lineText);
+    return {
+      ok: false,
+      problem:
+        position === undefined
+          ? 'not JSON (syntax error)'
+          : `not JSON (syntax error at position ${position})`,
+    };
   }
   if (!isObject(line)) return { ok: false, problem: 'not a JSON object' };
   const problems: string[] = [];
@@ -155,7 +171,7 @@ export function backfillEventsForLine(lineText: string, validation: ValidationCo
   }
   const events: BackfillEvent[] = [];
   for (const draft of drafts) {
-    const parsed = parseCaseEvent(Buffer.from(draft.value, 'utf8'), validation);
+    const parsed = parseCaseEvent(Buffer.from(draft.value, 'utf8'), validation, nowMs);
     if (!parsed.ok) return { ok: false, problem: `${parsed.category}: ${parsed.message}` };
     events.push({ key: ucmCaseId!, value: draft.value, eventId: draft.eventId });
   }

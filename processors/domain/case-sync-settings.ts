@@ -15,14 +15,30 @@ export interface CaseSyncSettings {
   readonly correlationGraceMs: number;
   readonly dedupeRetentionMs: number;
   readonly historyLimit: number;
+  /** Most eventIds a case remembers for dedupe (the newest by event time are kept). */
+  readonly dedupeMaxIds: number;
   readonly dlqIncludePayload: boolean;
+  /** Largest record value accepted, in bytes (larger: LIMIT_EXCEEDED, checked before decoding). */
+  readonly maxRecordBytes: number;
+  /** Deepest nesting of arrays/objects accepted (checked by a linear scan before parsing). */
+  readonly maxNestingDepth: number;
+  /** Longest string (keys included) accepted, in UTF-16 code units. */
+  readonly maxStringLength: number;
+  /** How far ahead of the processing time eventTime / createdAt / statusChangedAt may be (else FUTURE_TIME). */
+  readonly maxFutureSkewMs: number;
 }
 
 export const DEFAULTS = {
   correlationGraceMs: 10 * 60_000,
   dedupeRetentionMs: 7 * 24 * 3_600_000,
   historyLimit: 200,
+  dedupeMaxIds: 1_000,
   attributeAllowlist: ['priority', 'caseType'],
+  maxRecordBytes: 262_144,
+  maxNestingDepth: 16,
+  maxStringLength: 8_192,
+  /** Kafka's own log.message.timestamp.after.max.ms. */
+  maxFutureSkewMs: 3_600_000,
 } as const;
 
 export type SettingsResult =
@@ -66,7 +82,43 @@ export function parseCaseSyncSettings(raw: Readonly<Record<string, string | unde
       problems,
     ),
     historyLimit: int(raw.HISTORY_LIMIT, 'HISTORY_LIMIT', DEFAULTS.historyLimit, 1, 10_000, problems),
+    dedupeMaxIds: int(raw.DEDUPE_MAX_IDS, 'DEDUPE_MAX_IDS', DEFAULTS.dedupeMaxIds, 1, 100_000, problems),
     dlqIncludePayload: /^true$/i.test(includePayload),
+    // A valid event is a few hundred bytes; 16 MiB is well above Kafka's default max.message.bytes (1 MiB).
+    maxRecordBytes: int(
+      raw.MAX_RECORD_BYTES,
+      'MAX_RECORD_BYTES',
+      DEFAULTS.maxRecordBytes,
+      1_024,
+      16 * 1_048_576,
+      problems,
+    ),
+    // 3 = envelope, payload, extraAttributes: anything less rejects valid events.
+    maxNestingDepth: int(
+      raw.MAX_NESTING_DEPTH,
+      'MAX_NESTING_DEPTH',
+      DEFAULTS.maxNestingDepth,
+      3,
+      256,
+      problems,
+    ),
+    // 1,000 = the longest contract string (reason): anything less rejects valid events.
+    maxStringLength: int(
+      raw.MAX_STRING_LENGTH,
+      'MAX_STRING_LENGTH',
+      DEFAULTS.maxStringLength,
+      1_000,
+      1_048_576,
+      problems,
+    ),
+    maxFutureSkewMs: int(
+      raw.MAX_FUTURE_SKEW_MS,
+      'MAX_FUTURE_SKEW_MS',
+      DEFAULTS.maxFutureSkewMs,
+      1_000,
+      30 * 24 * 3_600_000,
+      problems,
+    ),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }

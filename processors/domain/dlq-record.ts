@@ -1,19 +1,42 @@
 /**
- * Builds dead-letter records. `replayEligible` says whether re-publishing the same bytes can succeed later
- * without changing them: true for UNKNOWN_STATUS (after STATUS_MAPPING is extended) and UNRESOLVED_CORRELATION
- * (after the CASE_CREATED arrives); false for INVALID_JSON, SCHEMA_INVALID and UNKNOWN_EVENT_TYPE, which need a
- * corrected event from the producer.
+ * Builds dead-letter records (ADR 0003). `replayEligible` says whether replaying the event can succeed later
+ * without the producer correcting it: true for UNKNOWN_STATUS (after STATUS_MAPPING is extended),
+ * UNRESOLVED_CORRELATION (after the CASE_CREATED arrives) and PROCESSING_ERROR (after the bug is fixed); false for
+ * the others, whose bytes are wrong. A replay-eligible dead letter carries the projected event (enough to replay
+ * it), any other one identifiers only; nothing else of the input is ever carried.
  */
 import { createHash } from 'node:crypto';
 import type { DlqCategory, DlqRecord } from './event-contract.js';
+import { projectIdentifiers, projectKnownFields } from './project.js';
 
 export const REPLAY_ELIGIBLE: Readonly<Record<DlqCategory, boolean>> = {
   INVALID_JSON: false,
+  LIMIT_EXCEEDED: false,
   SCHEMA_INVALID: false,
   UNKNOWN_EVENT_TYPE: false,
   UNKNOWN_STATUS: true,
+  FUTURE_TIME: false,
   UNRESOLVED_CORRELATION: true,
+  PROCESSING_ERROR: true,
 };
+
+/**
+ * The payload a dead letter of `category` carries for a parsed (bounded) value of any shape: the contract's known
+ * fields when the category is replay-eligible, identifiers only otherwise; undefined when nothing was parsed.
+ */
+export function deadLetterPayload(
+  category: DlqCategory,
+  parsed: unknown,
+  allowlist: ReadonlySet<string>,
+): Record<string, unknown> | undefined {
+  if (parsed === undefined) return undefined;
+  return REPLAY_ELIGIBLE[category] ? projectKnownFields(parsed, allowlist) : projectIdentifiers(parsed);
+}
+
+/** Kafka key of a dead letter: the valid eventId, else the valid ucmCaseId, else the payload hash. */
+export function deadLetterKey(ids: { eventId?: string | null; ucmCaseId?: string }, hash: string): string {
+  return ids.eventId ?? ids.ucmCaseId ?? hash;
+}
 
 /**
  * Headers `dlq replay` puts on a re-published record, so that if it fails again its new DLQ record continues the
@@ -35,7 +58,7 @@ export function replayLineage(headers: Readonly<Record<string, string | undefine
   const count = Number(headers[REPLAY_HEADERS.retryCount]);
   const first = Date.parse(headers[REPLAY_HEADERS.firstFailureAt] ?? '');
   return {
-    retryCount: Number.isInteger(count) && count > 0 ? count : 0,
+    retryCount: Number.isSafeInteger(count) && count > 0 ? count : 0,
     firstFailureMs: Number.isFinite(first) ? first : undefined,
   };
 }
@@ -45,15 +68,23 @@ export interface DlqInput {
     readonly topic: string;
     readonly partition: number;
     readonly offset: string;
-    readonly key: Buffer | null;
+    /** The original key only when it equals one of the event's validated ids (see minimiseKey), else null. */
+    readonly key: string | null;
+    /** sha256 (hex) of the original key bytes when `key` is null but there was one. */
+    readonly keyHash?: string;
   };
   /** sha256 hex of the original value bytes (see {@link payloadHash}). */
   readonly payloadHash: string;
+  /** Size of the original value in bytes, when known. */
+  readonly payloadSize?: number;
   readonly eventId: string | null;
   readonly consumer: string;
   readonly category: DlqCategory;
+  /** Names the field and the rule, never a value. */
   readonly message: string;
-  /** Redacted payload (parsed JSON or text); dropped when includePayload is false. */
+  readonly field?: string;
+  readonly errorPosition?: number;
+  /** A projection (project.ts / {@link deadLetterPayload}), never the original; dropped when includePayload is false. */
   readonly payload: unknown;
   readonly includePayload: boolean;
   readonly firstFailureMs: number;
@@ -67,21 +98,28 @@ export function payloadHash(value: Buffer | null): string {
     .digest('hex');
 }
 
+/** The dead-letter record of `input`. Throws RangeError only for non-finite times (a caller bug). */
 export function buildDlqRecord(input: DlqInput): DlqRecord {
-  const record: DlqRecord = {
+  return {
     originalTopic: input.origin.topic,
     originalPartition: input.origin.partition,
     originalOffset: input.origin.offset,
-    originalKey: input.origin.key === null ? null : input.origin.key.toString('utf8'),
+    originalKey: input.origin.key,
+    ...(input.origin.key === null && input.origin.keyHash !== undefined
+      ? { originalKeyHash: input.origin.keyHash }
+      : {}),
     eventId: input.eventId,
     consumer: input.consumer,
     errorCategory: input.category,
     errorMessage: input.message,
+    ...(input.field !== undefined ? { errorField: input.field } : {}),
+    ...(input.errorPosition !== undefined ? { errorPosition: input.errorPosition } : {}),
     retryCount: input.retryCount,
     firstFailureAt: new Date(input.firstFailureMs).toISOString(),
     lastFailureAt: new Date(input.lastFailureMs).toISOString(),
     payloadHash: input.payloadHash,
+    ...(input.payloadSize !== undefined ? { payloadSize: input.payloadSize } : {}),
+    ...(input.includePayload && input.payload !== undefined ? { payload: input.payload } : {}),
     replayEligible: REPLAY_ELIGIBLE[input.category],
   };
-  return input.includePayload && input.payload !== undefined ? { ...record, payload: input.payload } : record;
 }

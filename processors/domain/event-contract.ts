@@ -39,7 +39,7 @@ export interface StatusChanged extends EventBase {
   readonly reason: string | undefined;
 }
 
-/** A valid, normalised, redacted UCMv2 case event. */
+/** A valid UCMv2 case event, normalised: contract fields and allowlisted attributes only. */
 export type CaseEvent = CaseCreated | StatusChanged;
 
 export interface UcmCaseView {
@@ -80,12 +80,16 @@ export interface HistoryEntry {
   readonly gap: boolean;
 }
 
+/** Dead-letter categories (ADR 0003; dlq-record.ts says which are replay-eligible). */
 export const DLQ_CATEGORIES = [
   'INVALID_JSON',
+  'LIMIT_EXCEEDED',
   'SCHEMA_INVALID',
   'UNKNOWN_EVENT_TYPE',
   'UNKNOWN_STATUS',
+  'FUTURE_TIME',
   'UNRESOLVED_CORRELATION',
+  'PROCESSING_ERROR',
 ] as const;
 export type DlqCategory = (typeof DLQ_CATEGORIES)[number];
 
@@ -93,18 +97,31 @@ export interface DlqRecord {
   readonly originalTopic: string;
   readonly originalPartition: number;
   readonly originalOffset: string;
-  /** UTF-8 of the original key, or null. */
+  /** UTF-8 of the original key when it equals one of the event's validated ids; otherwise null. */
   readonly originalKey: string | null;
+  /** sha256 (hex) of the original key bytes when `originalKey` is null but the record had a key. */
+  readonly originalKeyHash?: string;
   readonly eventId: string | null;
   readonly consumer: string;
   readonly errorCategory: DlqCategory;
+  /** Names the field and the rule, never a value of the input. */
   readonly errorMessage: string;
+  /** Path of the field at fault (e.g. `payload.newStatus`), when there is one. */
+  readonly errorField?: string;
+  /** JSON syntax errors: the position (UTF-16 offset in the text) the parser stopped at, when known. */
+  readonly errorPosition?: number;
   readonly retryCount: number;
   readonly firstFailureAt: string;
   readonly lastFailureAt: string;
   /** sha256 (hex) of the original value bytes. */
   readonly payloadHash: string;
-  /** The original value, redacted; absent when DLQ_INCLUDE_PAYLOAD=false or unreadable. */
+  /** Size of the original value in bytes, when known. */
+  readonly payloadSize?: number;
+  /**
+   * A projection of the original (never the original): replay-eligible categories carry the event's contract
+   * fields (enough to replay it), the others identifiers only; absent for values that were not JSON or over a
+   * bound, and when DLQ_INCLUDE_PAYLOAD=false.
+   */
   readonly payload?: unknown;
   readonly replayEligible: boolean;
 }
@@ -281,18 +298,42 @@ export const dlqRecordSchema = {
     originalTopic: { type: 'string' },
     originalPartition: { type: 'integer', minimum: 0 },
     originalOffset: { type: 'string', pattern: '^\\d+$' },
-    originalKey: { oneOf: [{ type: 'string' }, { type: 'null' }] },
-    eventId: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+    originalKey: {
+      oneOf: [{ type: 'string' }, { type: 'null' }],
+      description: "The original key when it equals one of the event's validated ids (else null)",
+    },
+    originalKeyHash: {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'sha256 of the original key bytes when originalKey is null; absent for a null key',
+    },
+    eventId: { oneOf: [id, { type: 'null' }] },
     consumer: { type: 'string' },
     errorCategory: { type: 'string', enum: [...DLQ_CATEGORIES] },
-    errorMessage: { type: 'string' },
+    errorMessage: {
+      type: 'string',
+      maxLength: 1000,
+      description: 'Names the field and the rule, never a value of the input',
+    },
+    errorField: { type: 'string', description: 'Path of the field at fault, e.g. payload.newStatus' },
+    errorPosition: {
+      type: 'integer',
+      minimum: 0,
+      description: 'INVALID_JSON: where the JSON parser stopped (UTF-16 offset), when known',
+    },
     retryCount: { type: 'integer', minimum: 0 },
     firstFailureAt: isoTime,
     lastFailureAt: isoTime,
     payloadHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    payloadSize: { type: 'integer', minimum: 0, description: 'Size of the original value in bytes' },
     payload: {
+      type: 'object',
       description:
-        'The original value (parsed JSON, or the text), redacted; omitted if DLQ_INCLUDE_PAYLOAD=false',
+        'A projection of the original, never the original: replay-eligible categories (UNKNOWN_STATUS, ' +
+        'UNRESOLVED_CORRELATION, PROCESSING_ERROR) carry its contract fields, each only if well-typed, and ' +
+        'allowlisted extraAttributes; other categories carry identifiers only (eventId, eventType, eventTime, ' +
+        'payload.ucmCaseId, payload.urpCaseId, each only if valid). Absent when the value was not JSON or ' +
+        'over a bound, and when DLQ_INCLUDE_PAYLOAD=false',
     },
     replayEligible: { type: 'boolean' },
   },

@@ -2,7 +2,8 @@
  * The case reducer: `(state | undefined, history, event) -> outcome`, pure and deterministic (the processing
  * time is an input). Rules:
  *  - dedupe: an eventId already applied to the case changes nothing (remembered for `dedupeRetentionMs` of event
- *    time behind the newest event of the case);
+ *    time behind the newest event of the case, and at most `dedupeMaxIds` ids per case: the newest by event time,
+ *    ties by eventId, so memory is bounded however many events a case receives);
  *  - order: current status / statusChangedAt / ucmCaseId come from the accepted event with the greatest order key
  *    (order-key.ts); a late event joins the history without regressing anything;
  *  - a status change may precede its CASE_CREATED: the case exists with what is known, createdAt and attributes
@@ -10,7 +11,8 @@
  *  - 1:N: every linked UCM case keeps its own latest status (by its own events' order keys);
  *  - gaps: a status change whose oldStatus differs from the status its UCM case had just before it (in order-key
  *    order) is flagged in the history, not rejected.
- * Any permutation of a set of events, with any duplicates, reduces to the same state and history (tested).
+ * Any permutation of a set of events, with any duplicates, reduces to the same state and history (tested) as
+ * long as the case stays within the dedupe bounds (beyond them a re-delivered old event can apply again).
  */
 import { compareOrderKeys, type OrderKey } from './order-key.js';
 import type { CaseEvent, HistoryEntry } from './event-contract.js';
@@ -49,6 +51,8 @@ export interface StoredHistoryEntry extends HistoryEntry {
 export interface ReduceOptions {
   readonly nowMs: number;
   readonly dedupeRetentionMs: number;
+  /** Max eventIds remembered per case for dedupe (the newest by event time, then eventId, are kept). */
+  readonly dedupeMaxIds: number;
   /** Max history entries kept per case (oldest by order key dropped first). */
   readonly historyLimit: number;
 }
@@ -119,6 +123,31 @@ function applyToUcmCase(prev: UcmCaseState | undefined, e: CaseEvent): UcmCaseSt
   return next;
 }
 
+/**
+ * The dedupe memory after `event`: ids within `dedupeRetentionMs` of event time behind the newest event, then at
+ * most `dedupeMaxIds` of them, the newest by event time (ties: the greater eventId), so the result depends on the
+ * set of events only, not their order. No spread of the values (a large set must not overflow the argument
+ * stack).
+ */
+function rememberSeen(
+  before: Readonly<Record<string, number>>,
+  event: CaseEvent,
+  opts: ReduceOptions,
+): Record<string, number> {
+  const entries = Object.entries(before);
+  let newestEventMs = event.eventMs;
+  for (const [, ms] of entries) if (ms > newestEventMs) newestEventMs = ms;
+  const kept = entries.filter(([, ms]) => ms >= newestEventMs - opts.dedupeRetentionMs);
+  kept.push([event.eventId, event.eventMs]);
+  if (kept.length > opts.dedupeMaxIds) {
+    kept.sort(([a, am], [b, bm]) => bm - am || (a < b ? 1 : a > b ? -1 : 0));
+    kept.length = Math.max(0, opts.dedupeMaxIds);
+  }
+  const seen: Record<string, number> = {};
+  for (const [id, ms] of kept) seen[id] = ms;
+  return seen;
+}
+
 export function reduceCase(
   state: CaseState | undefined,
   history: readonly StoredHistoryEntry[],
@@ -126,20 +155,17 @@ export function reduceCase(
   urpCaseId: string,
   opts: ReduceOptions,
 ): ReduceOutcome {
-  if (state && state.seen[event.eventId] !== undefined) return { outcome: 'duplicate' };
+  // Own properties only: an id such as "constructor" must not find Object.prototype's.
+  if (state && Object.hasOwn(state.seen, event.eventId)) return { outcome: 'duplicate' };
   const key = keyOf(event);
   const ucmCases = { ...(state?.ucmCases ?? {}) };
-  ucmCases[event.ucmCaseId] = applyToUcmCase(ucmCases[event.ucmCaseId], event);
+  const prev = Object.hasOwn(ucmCases, event.ucmCaseId) ? ucmCases[event.ucmCaseId] : undefined;
+  ucmCases[event.ucmCaseId] = applyToUcmCase(prev, event);
   const latest =
     !state || compareOrderKeys(key, state.latest.key) > 0
       ? { key, ucmCaseId: event.ucmCaseId, eventTime: event.eventTime }
       : state.latest;
-  const newestEventMs = Math.max(event.eventMs, ...Object.values(state?.seen ?? {}));
-  const seen: Record<string, number> = {};
-  for (const [id, ms] of Object.entries(state?.seen ?? {})) {
-    if (ms >= newestEventMs - opts.dedupeRetentionMs) seen[id] = ms;
-  }
-  seen[event.eventId] = event.eventMs;
+  const seen = rememberSeen(state?.seen ?? {}, event, opts);
 
   const inserted = [...history, historyEntry(event)].sort((a, b) => compareOrderKeys(a.key, b.key));
   const flagged = withGaps(inserted);

@@ -1,39 +1,66 @@
 /**
- * Raw record value -> a valid, normalised, redacted {@link CaseEvent}, or the reason it is not one (the
- * dead-letter category, a message naming the field and the rule, and whatever could be read of it). Never
- * throws: every input has exactly one outcome.
+ * Raw record value -> a valid, normalised {@link CaseEvent}, or the reason it is not one: the dead-letter
+ * category, a message naming the field and the rule (never a value of the input), and the parsed value when the
+ * value got that far (for projection, never to be copied). Never throws on any input: every value has exactly one
+ * outcome.
+ *
+ * The checks run in the order of ADR 0003, so nothing unbounded reaches anything recursive:
+ *  1. no value (tombstone) or an empty one: INVALID_JSON;
+ *  2. more than MAX_RECORD_BYTES bytes: LIMIT_EXCEEDED (before decoding);
+ *  3. not UTF-8: INVALID_JSON;
+ *  4. arrays/objects nested deeper than MAX_NESTING_DEPTH, by a linear scan of the text: LIMIT_EXCEEDED;
+ *  5. not JSON: INVALID_JSON (with the position the parser stopped at);
+ *  6. a string (keys included) longer than MAX_STRING_LENGTH: LIMIT_EXCEEDED, naming the field path;
+ *  7. the contract: SCHEMA_INVALID, UNKNOWN_EVENT_TYPE, UNKNOWN_STATUS;
+ *  8. eventTime / createdAt / statusChangedAt more than MAX_FUTURE_SKEW_MS ahead of the processing time:
+ *     FUTURE_TIME (only when the processing time is given).
  */
+import { DEFAULTS } from './case-sync-settings.js';
 import type { CaseEvent, DlqCategory } from './event-contract.js';
 import { EVENT_TYPES } from './event-contract.js';
-import { pickAllowed, redactParsed } from './redact.js';
+import { ID_RULE, isoTimeMs, isValidId, ISO_TIME_RULE } from './field-rules.js';
+import { findOverlongString, nestingDepthExceeds, syntaxErrorPosition } from './input-bounds.js';
+import { pickAllowed } from './project.js';
 import { mapStatus, type StatusMapping } from './statuses.js';
 
+/** What validation needs; the bounds default to {@link DEFAULTS} when absent. */
 export interface ValidationConfig {
   readonly statusMapping: StatusMapping;
   readonly attributeAllowlist: ReadonlySet<string>;
+  readonly maxRecordBytes?: number;
+  readonly maxNestingDepth?: number;
+  readonly maxStringLength?: number;
+  readonly maxFutureSkewMs?: number;
 }
 
-export type ParseOutcome =
-  | { readonly ok: true; readonly event: CaseEvent }
-  | {
-      readonly ok: false;
-      readonly category: Exclude<DlqCategory, 'UNRESOLVED_CORRELATION'>;
-      readonly message: string;
-      readonly field?: string;
-      readonly eventId: string | null;
-      /** The parsed value, redacted (undefined when it was not JSON). */
-      readonly redacted: unknown;
-      /** The raw text when it was not JSON (for the DLQ payload). */
-      readonly text?: string;
-    };
+/** Categories validation decides (the others are decided later in the topology). */
+export type ParseFailureCategory = Exclude<DlqCategory, 'UNRESOLVED_CORRELATION' | 'PROCESSING_ERROR'>;
 
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+export interface ParseFailure {
+  readonly ok: false;
+  readonly category: ParseFailureCategory;
+  /** Names the field and the rule; never quotes the input. */
+  readonly message: string;
+  /** Path of the field at fault ("*" segments stand for keys that are not contract fields). */
+  readonly field?: string;
+  /** The eventId, when the value has a valid one. */
+  readonly eventId: string | null;
+  /**
+   * The parsed value, when the value was JSON within the size and depth bounds (from step 6 on). Bounded, but it
+   * is still the raw input: project it (project.ts), never copy it anywhere.
+   */
+  readonly parsed?: unknown;
+  /** INVALID_JSON: where the JSON parser stopped, when known. */
+  readonly errorPosition?: number;
+}
+
+export type ParseOutcome = { readonly ok: true; readonly event: CaseEvent } | ParseFailure;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Invalid extends Error {
   constructor(
-    readonly category: Exclude<DlqCategory, 'UNRESOLVED_CORRELATION' | 'INVALID_JSON'>,
+    readonly category: 'SCHEMA_INVALID' | 'UNKNOWN_EVENT_TYPE' | 'UNKNOWN_STATUS',
     readonly field: string,
     message: string,
   ) {
@@ -52,22 +79,9 @@ function idField(o: Record<string, unknown>, name: string, path: string): string
   const v = o[name];
   if (v === undefined || v === null || v === '')
     throw new Invalid('SCHEMA_INVALID', path, `${path} is required`);
-  if (typeof v !== 'string' || !ID.test(v)) {
-    throw new Invalid(
-      'SCHEMA_INVALID',
-      path,
-      `${path} must be 1-128 characters of letters, digits, ".", "_", ":" or "-"`,
-    );
-  }
+  if (!isValidId(v)) throw new Invalid('SCHEMA_INVALID', path, `${path} ${ID_RULE}`);
   return v;
 }
-
-/** Epoch ms of an ISO-8601 date-time with a zone, or NaN. */
-export function isoTimeMs(v: unknown): number {
-  return typeof v === 'string' && ISO.test(v) ? Date.parse(v) : NaN;
-}
-
-export const ISO_TIME_RULE = 'must be an ISO-8601 date-time with a zone (e.g. 2026-01-31T12:00:00Z)';
 
 function timeField(o: Record<string, unknown>, name: string, path: string): { text: string; ms: number } {
   const v = o[name];
@@ -102,56 +116,114 @@ function statusField(o: Record<string, unknown>, name: string, path: string, map
     throw new Invalid(
       'UNKNOWN_STATUS',
       path,
-      `${path} ${JSON.stringify(raw)} is not a known status and STATUS_MAPPING does not map it`,
+      `${path} is not a known status and STATUS_MAPPING does not map it`,
     );
   }
   return status;
 }
 
-export function parseCaseEvent(value: Buffer | null, config: ValidationConfig): ParseOutcome {
-  if (value === null || value.length === 0) {
-    return {
-      ok: false,
-      category: 'INVALID_JSON',
-      message: 'the record has no value',
-      eventId: null,
-      redacted: undefined,
-    };
+const fail = (
+  category: ParseFailureCategory,
+  message: string,
+  more: Omit<ParseFailure, 'ok' | 'category' | 'message' | 'eventId'> & { eventId?: string | null } = {},
+): ParseFailure => ({ ok: false, category, message, eventId: null, ...more });
+
+/** Steps 1-6: the value as JSON within the bounds, or why it is not. */
+export type BoundedJson = { readonly ok: true; readonly parsed: unknown } | ParseFailure;
+
+/**
+ * Steps 1-6 of the module comment: the value parsed as JSON, checked against MAX_RECORD_BYTES,
+ * MAX_NESTING_DEPTH and MAX_STRING_LENGTH before and after parsing. Never throws; nothing recursive sees a value
+ * before it passed the size and depth bounds.
+ */
+export function readBoundedJson(value: Buffer | null, config: ValidationConfig): BoundedJson {
+  const maxBytes = config.maxRecordBytes ?? DEFAULTS.maxRecordBytes;
+  const maxDepth = config.maxNestingDepth ?? DEFAULTS.maxNestingDepth;
+  const maxString = config.maxStringLength ?? DEFAULTS.maxStringLength;
+  if (value === null || value.length === 0) return fail('INVALID_JSON', 'the record has no value');
+  if (value.length > maxBytes) {
+    return fail(
+      'LIMIT_EXCEEDED',
+      `the value is ${value.length} bytes, more than MAX_RECORD_BYTES (${maxBytes})`,
+    );
   }
   let text: string;
   try {
     text = utf8.decode(value);
   } catch {
-    return {
-      ok: false,
-      category: 'INVALID_JSON',
-      message: 'the value is not valid UTF-8',
-      eventId: null,
-      redacted: undefined,
-    };
+    return fail('INVALID_JSON', 'the value is not valid UTF-8');
+  }
+  if (nestingDepthExceeds(text, maxDepth)) {
+    return fail(
+      'LIMIT_EXCEEDED',
+      `the value nests arrays or objects deeper than MAX_NESTING_DEPTH (${maxDepth})`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return {
-      ok: false,
-      category: 'INVALID_JSON',
-      message: `the value is not JSON: ${(err as Error).message}`,
-      eventId: null,
-      redacted: undefined,
-      text,
-    };
+    const position = syntaxErrorPosition(err, text);
+    return position === undefined
+      ? fail('INVALID_JSON', 'the value is not JSON (syntax error)')
+      : fail('INVALID_JSON', `the value is not JSON (syntax error at position ${position})`, {
+          errorPosition: position,
+        });
   }
-  const redacted = redactParsed(parsed, config.attributeAllowlist);
-  const rawId = (parsed as { eventId?: unknown } | null)?.eventId;
-  const eventId = typeof rawId === 'string' && ID.test(rawId) ? rawId : null;
+  const overlong = findOverlongString(parsed, maxString, config.attributeAllowlist);
+  if (overlong) {
+    const what = overlong.keyIn === undefined ? overlong.field : `a key in ${overlong.keyIn}`;
+    return fail('LIMIT_EXCEEDED', `${what} is longer than MAX_STRING_LENGTH (${maxString} characters)`, {
+      field: overlong.field,
+      eventId: eventIdOf(parsed),
+      parsed,
+    });
+  }
+  return { ok: true, parsed };
+}
+
+const eventIdOf = (parsed: unknown): string | null => {
+  const id = (parsed as { eventId?: unknown } | null)?.eventId;
+  return isValidId(id) ? id : null;
+};
+
+/**
+ * Validates and normalises one raw record value (see the module comment for the order of the checks).
+ * `nowMs` is the processing time (the runtime's clock); without it the FUTURE_TIME rule is not applied. Never
+ * throws on any input.
+ */
+export function parseCaseEvent(value: Buffer | null, config: ValidationConfig, nowMs?: number): ParseOutcome {
+  const read = readBoundedJson(value, config);
+  if (!read.ok) return read;
+  const parsed = read.parsed;
+  const eventId = eventIdOf(parsed);
+  let event: CaseEvent;
   try {
-    return { ok: true, event: normalize(parsed, config) };
+    event = normalize(parsed, config);
   } catch (err) {
     if (!(err instanceof Invalid)) throw err;
-    return { ok: false, category: err.category, message: err.message, field: err.field, eventId, redacted };
+    return fail(err.category, err.message, { field: err.field, eventId, parsed });
   }
+  if (nowMs !== undefined) {
+    const skew = config.maxFutureSkewMs ?? DEFAULTS.maxFutureSkewMs;
+    const field = futureField(event, nowMs, skew);
+    if (field !== undefined) {
+      return fail(
+        'FUTURE_TIME',
+        `${field} is more than MAX_FUTURE_SKEW_MS (${skew} ms) ahead of the processing time`,
+        { field, eventId, parsed },
+      );
+    }
+  }
+  return { ok: true, event };
+}
+
+/** The first time field of `event` more than `skewMs` ahead of `nowMs`, or undefined. */
+function futureField(event: CaseEvent, nowMs: number, skewMs: number): string | undefined {
+  if (event.eventMs - nowMs > skewMs) return 'eventTime';
+  if (event.businessMs - nowMs > skewMs)
+    return event.eventType === 'CASE_CREATED' ? 'payload.createdAt' : 'payload.statusChangedAt';
+  return undefined;
 }
 
 function normalize(parsed: unknown, config: ValidationConfig): CaseEvent {
@@ -160,11 +232,7 @@ function normalize(parsed: unknown, config: ValidationConfig): CaseEvent {
   if (typeof type !== 'string' || type === '')
     throw new Invalid('SCHEMA_INVALID', 'eventType', 'eventType is required');
   if (!(EVENT_TYPES as readonly string[]).includes(type)) {
-    throw new Invalid(
-      'UNKNOWN_EVENT_TYPE',
-      'eventType',
-      `eventType ${JSON.stringify(type.slice(0, 64))} is not one of ${EVENT_TYPES.join(', ')}`,
-    );
+    throw new Invalid('UNKNOWN_EVENT_TYPE', 'eventType', `eventType is not one of ${EVENT_TYPES.join(', ')}`);
   }
   const eventId = idField(e, 'eventId', 'eventId');
   const eventTime = timeField(e, 'eventTime', 'eventTime');

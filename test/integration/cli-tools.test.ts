@@ -147,25 +147,36 @@ describe('operations CLI', () => {
         }),
       },
       { key: 'U1', value: '{"eventId": "torn' },
+      {
+        key: 'U1',
+        value: JSON.stringify({
+          eventId: 's2',
+          eventType: 'CASE_STATUS_CHANGED',
+          eventTime: '2026-01-03T00:00:00Z',
+          source: 'UCMv2',
+          payload: { ucmCaseId: 'U1', urpCaseId: urp, oldStatus: 'OPEN', newStatus: 'CLOSED' },
+        }),
+      },
     ]);
     const topics = await cluster.topics();
     await topics.waitUntil(
-      (rs) => rs.filter((r) => r.topic === cluster.dlq).length === 2,
+      (rs) => rs.filter((r) => r.topic === cluster.dlq).length === 3,
       60_000,
-      'two dead letters',
+      'three dead letters',
     );
 
     const dry = await runCli(['dlq', 'replay', '--all', '--dry-run'], toolEnv(a));
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain('dlq replay (dry run, nothing published): scanned 2, matched 2, replayed 0');
-    expect(dry.stdout).toMatch(/skipped \d+:\d+: not replay-eligible \(INVALID_JSON\); use --force/);
+    expect(dry.stdout).toContain('dlq replay (dry run, nothing published): scanned 3, matched 3, replayed 0');
+    expect(dry.stdout).toMatch(/skipped \d+:\d+: no payload: INVALID_JSON dead letters carry none/);
+    expect(dry.stdout).toMatch(/skipped \d+:\d+: not replay-eligible \(SCHEMA_INVALID\); use --force/);
 
     // The fix: ARCHIVED becomes a known status. Then replay just that category.
     await cluster.close('a');
     await cluster.start('a', { STATUS_MAPPING: '{"ARCHIVED": "CLOSED"}' });
     const replay = await runCli(['dlq', 'replay', '--category', 'UNKNOWN_STATUS'], toolEnv(a));
     expect(replay.code, replay.stderr).toBe(0);
-    expect(replay.stdout).toContain('scanned 2, matched 1, replayed 1, skipped 0');
+    expect(replay.stdout).toContain('scanned 3, matched 1, replayed 1, skipped 0');
     await topics.waitUntil(
       () => JSON.parse(topics.latest(cluster.output).get(urp) ?? '{}').status === 'CLOSED',
       60_000,
@@ -177,20 +188,28 @@ describe('operations CLI', () => {
       eventCount: 2,
     });
 
-    // Forcing the torn record through: it fails again, and its new dead letter says it is a retry.
-    const forced = await runCli(['dlq', 'replay', '--category', 'INVALID_JSON', '--force'], toolEnv(a));
-    expect(forced.stdout).toContain('replayed 1');
+    // The torn record has nothing to publish even when forced (its bytes were never kept). Forcing the
+    // schema-invalid one through (its identifiers only): it fails again, and its new dead letter says it is a retry.
+    const forced = await runCli(
+      ['dlq', 'replay', '--category', 'INVALID_JSON,SCHEMA_INVALID', '--force'],
+      toolEnv(a),
+    );
+    expect(forced.stdout).toContain('matched 2, replayed 1, skipped 1');
     await topics.waitUntil(
-      (rs) => rs.filter((r) => r.topic === cluster.dlq).length === 3,
+      (rs) => rs.filter((r) => r.topic === cluster.dlq).length === 4,
       60_000,
       'the retried dead letter',
     );
+    // Dead letters are keyed by eventId, so they spread over partitions: find them by content, not position.
     const dead = await cluster.dlqRecords();
-    expect(dead[2]).toMatchObject({
-      errorCategory: 'INVALID_JSON',
-      retryCount: 1,
-      firstFailureAt: dead.find((d) => d.errorCategory === 'INVALID_JSON')!.firstFailureAt,
-    });
+    const first = dead.find((d) => d.errorCategory === 'SCHEMA_INVALID' && d.retryCount === 0);
+    expect(dead.filter((d) => d.retryCount === 1)).toEqual([
+      expect.objectContaining({
+        errorCategory: 'SCHEMA_INVALID',
+        eventId: 's2',
+        firstFailureAt: first!.firstFailureAt,
+      }),
+    ]);
   });
 
   it('resets the application only when no instance is alive, with a dry run first', async () => {

@@ -66,4 +66,41 @@ describe('service configuration', () => {
     expect(config.apiTls).toEqual({ certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' });
     expect(config.streams.advertisedUrl).toBe('https://127.0.0.1:8443');
   });
+
+  it('reads the input bounds and the dedupe bound, listing every out-of-range value at once', () => {
+    const config = load({
+      MAX_RECORD_BYTES: '65536',
+      MAX_NESTING_DEPTH: '8',
+      MAX_STRING_LENGTH: '2000',
+      MAX_FUTURE_SKEW_MS: '60000',
+      DEDUPE_MAX_IDS: '50',
+    });
+    expect(config.caseSync).toMatchObject({
+      maxRecordBytes: 65_536,
+      maxNestingDepth: 8,
+      maxStringLength: 2_000,
+      maxFutureSkewMs: 60_000,
+      dedupeMaxIds: 50,
+    });
+    expect(load({}).caseSync).toMatchObject({
+      maxRecordBytes: 262_144,
+      maxNestingDepth: 16,
+      maxStringLength: 8_192,
+      maxFutureSkewMs: 3_600_000,
+      dedupeMaxIds: 1_000,
+    });
+    expect(load({}, ['--max-nesting-depth', '4']).caseSync.maxNestingDepth).toBe(4);
+    const message = problemsOf({
+      MAX_RECORD_BYTES: '10',
+      MAX_NESTING_DEPTH: '2',
+      MAX_STRING_LENGTH: 'lots',
+      MAX_FUTURE_SKEW_MS: '-1',
+      DEDUPE_MAX_IDS: '0',
+    });
+    expect(message).toContain('MAX_RECORD_BYTES must be an integer between 1024 and 16777216');
+    expect(message).toContain('MAX_NESTING_DEPTH must be an integer between 3 and 256');
+    expect(message).toContain('MAX_STRING_LENGTH must be an integer between 1000 and 1048576');
+    expect(message).toContain('MAX_FUTURE_SKEW_MS must be an integer between 1000 and 2592000000');
+    expect(message).toContain('DEDUPE_MAX_IDS must be an integer between 1 and 100000');
+  });
 });

@@ -3,6 +3,7 @@
  * categories, status mapping, dedupe, ordering, status-before-created, gaps, correlation with grace period, 1:N,
  * allowlist, history bound, DLQ payload switch).
  */
+import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCaseSyncMetrics } from '../../../processors/case-sync-metrics.js';
@@ -150,15 +151,19 @@ describe('case-sync topology', () => {
       'k5',
     );
     const dead = h.dlq.readRecordsToList().map((r) => r.value!);
-    expect(dead.map((d) => [d.originalKey, d.errorCategory, d.eventId])).toEqual([
-      ['k1', 'INVALID_JSON', null],
-      ['k2', 'SCHEMA_INVALID', 'e1'],
-      ['k3', 'UNKNOWN_EVENT_TYPE', 'e2'],
-      ['k4', 'UNKNOWN_STATUS', 'e3'],
-      ['k5', 'SCHEMA_INVALID', 'e4'],
+    // Keys that are none of the event's ids are carried as a hash only.
+    expect(dead.map((d) => [d.originalKey, d.errorCategory, d.eventId, d.errorField])).toEqual([
+      [null, 'INVALID_JSON', null, undefined],
+      [null, 'SCHEMA_INVALID', 'e1', 'payload.createdAt'],
+      [null, 'UNKNOWN_EVENT_TYPE', 'e2', 'eventType'],
+      [null, 'UNKNOWN_STATUS', 'e3', 'payload.initialStatus'],
+      [null, 'SCHEMA_INVALID', 'e4', 'payload.urpCaseId'],
     ]);
+    expect(dead[0]!.originalKeyHash).toBe(createHash('sha256').update('k1').digest('hex'));
     expect(dead[1]!.errorMessage).toContain('payload.createdAt must be an ISO-8601 date-time with a zone');
-    expect(dead[3]!.errorMessage).toContain('payload.initialStatus "WEIRD" is not a known status');
+    expect(dead[3]!.errorMessage).toBe(
+      'payload.initialStatus is not a known status and STATUS_MAPPING does not map it',
+    );
     expect(dead[4]!.errorMessage).toBe('payload.urpCaseId is required');
     expect(dead[0]).toMatchObject({
       originalTopic: 'ucm-case-events',
@@ -167,9 +172,12 @@ describe('case-sync topology', () => {
       consumer: 'usc',
       retryCount: 0,
       replayEligible: false,
-      payload: '{not json',
+      errorMessage: 'the value is not JSON (syntax error at position 1)',
+      errorPosition: 1,
+      payloadSize: 9,
       payloadHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    expect(dead[0]).not.toHaveProperty('payload');
     expect(dead[3]!.replayEligible).toBe(true);
     expect(h.output.isEmpty()).toBe(true);
     expect(await h.metric('ucm_case_events_failed_total')).toContain(
@@ -385,7 +393,7 @@ describe('case-sync topology', () => {
     expect(h.dlq.isEmpty()).toBe(true);
   });
 
-  it('dead-letters an unresolved event after CORRELATION_GRACE_MS, with the redacted original', async () => {
+  it('dead-letters an unresolved event after CORRELATION_GRACE_MS, with its envelope rebuilt', async () => {
     const h = harness({ CORRELATION_GRACE_MS: '60000' });
     const orphan = statusChanged({
       eventId: 'e9',
@@ -407,7 +415,10 @@ describe('case-sync topology', () => {
       payload: orphan,
       firstFailureAt: new Date(Date.parse(at(30))).toISOString(),
     });
-    expect(dead!.errorMessage).toContain('U404');
+    expect(dead!.errorMessage).toBe(
+      'payload.urpCaseId is missing and no CASE_CREATED of payload.ucmCaseId arrived within CORRELATION_GRACE_MS (60000 ms)',
+    );
+    expect(dead!.errorField).toBe('payload.urpCaseId');
     // A CASE_CREATED arriving after the grace period does not resurrect it.
     await h.send(
       caseCreated({ eventId: 'e1', ucmCaseId: 'U404', urpCaseId: 'R4', createdAt: at(1) }),

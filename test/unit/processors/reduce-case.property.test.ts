@@ -92,6 +92,7 @@ function reduceAll(events: CaseEvent[]) {
     const r = reduceCase(state, history, e, 'R1', {
       nowMs: 0,
       dedupeRetentionMs: settings.dedupeRetentionMs,
+      dedupeMaxIds: settings.dedupeMaxIds,
       historyLimit: 100,
     });
     if (r.outcome === 'applied') {
@@ -138,7 +139,8 @@ describe('case reducer under reordering and duplication', () => {
                 metrics: createCaseSyncMetrics(new Registry()),
                 applicationId: 'usc',
               }),
-              { applicationId: 'usc', partitions: 4 },
+              // Processing time after the events (the mock clock starts at 0: they would all be FUTURE_TIME).
+              { applicationId: 'usc', partitions: 4, initialWallClockMs: Date.parse(at(30)) },
             );
             const input = driver.createInputTopic('ucm-case-events', stringSerde, bytesSerde);
             for (const i of order) {

@@ -33,6 +33,7 @@ describe('parseCaseEvent', () => {
       [[], 'event', 'event must be an object'],
       [{ ...good, eventType: undefined }, 'eventType', 'eventType is required'],
       [{ ...good, eventId: 'a b' }, 'eventId', 'eventId must be 1-128 characters'],
+      [{ ...good, eventId: '__proto__' }, 'eventId', 'eventId must be 1-128 characters'],
       [{ ...good, eventId: 'x'.repeat(129) }, 'eventId', 'eventId must be 1-128'],
       [
         { ...good, eventTime: '2026-01-10' },
@@ -110,7 +111,7 @@ describe('parseCaseEvent', () => {
       }),
     ).toMatchObject({
       category: 'UNKNOWN_EVENT_TYPE',
-      message: 'eventType "CASE_MERGED" is not one of CASE_CREATED, CASE_STATUS_CHANGED',
+      message: 'eventType is not one of CASE_CREATED, CASE_STATUS_CHANGED',
     });
     expect(
       fail(
@@ -125,6 +126,7 @@ describe('parseCaseEvent', () => {
     ).toMatchObject({
       category: 'UNKNOWN_STATUS',
       field: 'payload.newStatus',
+      message: 'payload.newStatus is not a known status and STATUS_MAPPING does not map it',
     });
   });
 });
