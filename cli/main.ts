@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `urp-case-sync` binary. Commands: `start` (the service), `kafka` (the local broker), `describe`,
- * `reset`, `backfill`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected input), 2 invalid config
- * or usage.
+ * `reset`, `backfill`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected input, or a shutdown that
+ * exceeded SHUTDOWN_TIMEOUT_MS), 2 invalid config or usage, 130 / 143 a second SIGINT / SIGTERM during shutdown.
  */
 import { Registry } from 'prom-client';
 import { UscError } from '../common/errors.js';
@@ -15,7 +15,7 @@ import { loadServiceConfig, parseFlags, rawSettings, SETTING_NAMES, type Service
 import { replayDlq } from './dlq-replay.js';
 import { runKafkaCommand } from './kafka-command.js';
 import { resetApplication } from './reset-command.js';
-import { runStartCommand } from './start-command.js';
+import { runStartCommand, type ProcessControl } from './start-command.js';
 
 const USAGE = `usage: urp-case-sync <command> [options] [--setting-name value ...]
 
@@ -35,7 +35,8 @@ commands:
 
 Every setting (see README) can be given as an env var (HTTP_PORT) or a flag (--http-port).
 reset, backfill and dlq replay use KAFKA_BROKERS, or the embedded broker's address when it is unset.
-Exit codes: 0 ok, 1 failure or rejected input, 2 invalid configuration or usage.`;
+Exit codes: 0 ok, 1 failure or rejected input (start: also a shutdown longer than SHUTDOWN_TIMEOUT_MS),
+2 invalid configuration or usage, 130 / 143 a second SIGINT / SIGTERM while start shuts down.`;
 
 /** The flags each command takes besides settings; anything else is a usage error. */
 const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
@@ -63,6 +64,40 @@ function untilSignal(): Promise<NodeJS.Signals> {
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
   });
+}
+
+/**
+ * The real process for `start`: SIGINT/SIGTERM listeners (replacing Node's default of dying at once), and an exit
+ * that flushes the logger first (pino writes asynchronously) and then ends the process even if a handle lingers.
+ */
+function processControl(logger: Logger): ProcessControl {
+  return {
+    onSignal(listener) {
+      process.on('SIGINT', listener);
+      process.on('SIGTERM', listener);
+    },
+    async exit(code) {
+      const flush = (logger as { flush?: (cb: (err?: Error) => void) => void }).flush;
+      if (typeof flush === 'function') {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 2_000); // a blocked stderr must not keep the process alive
+          flush.call(logger, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      process.exit(code);
+    },
+  };
+}
+
+/** Writes a failure to stderr (a stack only for errors that are not the project's own) and returns the exit code. */
+function reportFailure(err: unknown): number {
+  const code = err instanceof UscError ? err.code : undefined;
+  process.stderr.write(`urp-case-sync: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (code === undefined && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return code === 'USC_ERR_CONFIG_INVALID' || code === 'USC_ERR_CLI_USAGE' ? 2 : 1;
 }
 
 /** The brokers of the tools: KAFKA_BROKERS, else the embedded broker `npm start` / `npm run kafka` runs. */
@@ -103,8 +138,15 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('uncaughtException', fatal('uncaughtException'));
   process.on('unhandledRejection', fatal('unhandledRejection'));
   switch (command) {
-    case 'start':
-      return runStartCommand(config, logger, out, untilSignal, { demo: flags.DEMO === 'true' });
+    case 'start': {
+      // Ended explicitly once stopped: a lingering handle must not keep a stopped (or failed) instance alive.
+      const control = processControl(logger);
+      const code = await runStartCommand(config, logger, out, control, { demo: flags.DEMO === 'true' }).catch(
+        reportFailure,
+      );
+      await control.exit(code);
+      return code;
+    }
     case 'kafka':
       return runKafkaCommand(config.embedded, logger, out, untilSignal);
     case 'describe': {
@@ -113,6 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const topology = caseSyncTopology(config.caseSync, {
         metrics: createCaseSyncMetrics(new Registry()),
         applicationId: config.streams.applicationId,
+        logger,
       });
       out(format === 'mermaid' ? topology.describeMermaid() : topology.describe());
       return 0;
@@ -166,9 +209,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const code = err instanceof UscError ? err.code : undefined;
-    process.stderr.write(`urp-case-sync: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (code === undefined && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = code === 'USC_ERR_CONFIG_INVALID' || code === 'USC_ERR_CLI_USAGE' ? 2 : 1;
+    process.exitCode = reportFailure(err);
   },
 );
