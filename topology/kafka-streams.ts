@@ -101,7 +101,12 @@ export class KafkaStreams {
 
   private setState(next: StreamsState): void {
     const previous = this.stateValue;
-    if (previous === next || previous === 'not_running' || (previous === 'error' && next !== 'not_running'))
+    if (
+      previous === next ||
+      previous === 'not_running' ||
+      (previous === 'error' && next !== 'not_running') ||
+      (previous === 'pending_shutdown' && next !== 'not_running' && next !== 'error')
+    )
       return;
     this.stateValue = next;
     this.logger.info({ state: next, previous }, 'streams state changed');
@@ -177,6 +182,9 @@ export class KafkaStreams {
           onBatch: (batch, controls) => this.taskManager!.onBatch(batch, controls),
           onSkipped: (topic, partition, next) => this.taskManager!.onSkipped(topic, partition, next),
           onAssigned: (assignment) => {
+            // An assignment that arrives while the instance is stopping is not acted on (no task is created
+            // during a shutdown); leaving the group hands it to the others.
+            if (this.stopping()) return;
             this.metrics.rebalances.inc();
             this.setState('rebalancing');
             this.taskManager!.onAssigned(assignment);
@@ -187,7 +195,9 @@ export class KafkaStreams {
               this.logger.warn({ err: describeError(error) }, 'consumer crashed; kafkajs restarts it');
             else void this.fail(error);
           },
-          onRebalancing: () => this.setState('rebalancing'),
+          onRebalancing: () => {
+            if (!this.stopping()) this.setState('rebalancing');
+          },
         },
         this.logger.child({ component: 'consumer' }),
       );
@@ -199,6 +209,14 @@ export class KafkaStreams {
       await this.close().catch(() => {});
       throw err;
     }
+  }
+
+  private stopping(): boolean {
+    return (
+      this.stateValue === 'pending_shutdown' ||
+      this.stateValue === 'not_running' ||
+      this.stateValue === 'error'
+    );
   }
 
   private resolveLogical(logical: string): string {

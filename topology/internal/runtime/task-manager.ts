@@ -112,6 +112,7 @@ export class TaskManager {
    * tasks, then reconcile asynchronously.
    */
   onAssigned(assignment: Readonly<Record<string, readonly number[]>>): void {
+    if (this.shuttingDown) return;
     const desired = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment)) {
       const sub = this.subtopologyOfTopic.get(topic);
