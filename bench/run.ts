@@ -2,8 +2,10 @@
  * `npm run bench`: the benchmark suite on a real broker (the embedded one, or KAFKA_BROKERS). Each figure is run
  * `--runs` times (default 3) and reported with its median. Writes bench/results/<timestamp>.json, latest.json and
  * latest.svg. Options: `--quick` (small sizes, one run: a smoke test of the suite), `--runs N`,
- * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss), `--rss-cases N` (default 1,000,000),
- * `--latency-rate N` (events/s of the latency section, default 2000).
+ * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss, reference), `--rss-cases N` (default
+ * 1,000,000), `--latency-rate N` (events/s of the latency section, default 2000). `reference` runs the project
+ * beside a Kafka Streams reference app (bench/reference-streams, built with Maven) on the same input: see
+ * bench/reference-compare.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -21,11 +23,19 @@ import {
   caseSyncThroughput,
   rssWithCases,
 } from './case-sync-bench.js';
+import {
+  compareWithReference,
+  REFERENCE_LATENCY_RATES,
+  referenceCatchUpPair,
+  referenceLatencyPair,
+  type LatencyPair,
+} from './reference-compare.js';
+import { buildReferenceJar } from './reference.js';
 import { figure, renderChart, type Figure } from './report.js';
 import { benchRawConsume, benchStreamsThroughput } from './streams-throughput.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SECTIONS = ['wordcount', 'casesync', 'latency', 'failover', 'api', 'rss'] as const;
+const SECTIONS = ['wordcount', 'casesync', 'latency', 'failover', 'api', 'rss', 'reference'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -235,6 +245,39 @@ async function main(): Promise<void> {
       figures.push(
         figure(`ingest of ${size.rssCases} CASE_CREATED`, 'events/s', [r.cases / r.ingestSeconds]),
       );
+    }
+    if (only.has('reference')) {
+      log(
+        `project vs Kafka Streams reference (${size.cases} cases, ${size.partitions} partitions; latency at ` +
+          `${REFERENCE_LATENCY_RATES.join(' and ')} events/s for ${size.latencySeconds} s)`,
+      );
+      const { jar } = await buildReferenceJar({ log });
+      let pair = 0; // alternates which of the two runs first
+      const catchUps = await repeat('catch-up', runs, () =>
+        referenceCatchUpPair(brokers, {
+          jar,
+          cases: size.cases,
+          partitions: size.partitions,
+          brokerPid: broker?.pid,
+          referenceFirst: pair++ % 2 === 1,
+        }),
+      );
+      const latencies: { rate: number; pairs: LatencyPair[] }[] = [];
+      for (const rate of REFERENCE_LATENCY_RATES) {
+        const pairs = await repeat(`latency ${rate}/s`, runs, () =>
+          referenceLatencyPair(brokers, {
+            jar,
+            rate,
+            seconds: size.latencySeconds,
+            partitions: size.partitions,
+            referenceFirst: pair++ % 2 === 1,
+          }),
+        );
+        latencies.push({ rate, pairs });
+      }
+      const comparison = compareWithReference(catchUps, latencies);
+      figures.push(...comparison.figures);
+      log(comparison.table);
     }
   } finally {
     await broker?.stop();
