@@ -149,7 +149,8 @@ export class BenchApp {
   }
 }
 
-async function publishAll(
+/** Publishes `records` to `topic` in batches of 2,000 (one idempotent producer). */
+export async function publishAll(
   kafka: KafkaClient,
   topic: string,
   records: readonly { key: string; value: string }[],

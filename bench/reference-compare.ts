@@ -29,7 +29,7 @@ import {
 } from '../kafka/index.js';
 import { parseCaseEvent } from '../processors/domain/validate-event.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
-import { BenchApp } from './case-sync-bench.js';
+import { BenchApp, publishAll } from './case-sync-bench.js';
 import { percentile } from './http-load.js';
 import {
   processCpuSeconds,
@@ -248,19 +248,6 @@ async function createTopics(kafka: KafkaClient, c: Contender, partitions: number
   }
 }
 
-async function publish(
-  kafka: KafkaClient,
-  topic: string,
-  records: readonly { key: string; value: string }[],
-) {
-  const publisher = await Publisher.open(kafka);
-  try {
-    await publisher.publish(topic, records, 2_000);
-  } finally {
-    await publisher.close();
-  }
-}
-
 /** Every record of a topic (read_committed): the count and, per key, the last value's status and lastEventId. */
 async function readCases(
   kafka: KafkaClient,
@@ -304,7 +291,7 @@ async function measureCatchUp(
   opts: { partitions: number; brokerPid: number | undefined },
 ): Promise<{ result: CatchUp; last: Map<string, string>; stats: ReferenceStats | undefined }> {
   await createTopics(kafka, c, opts.partitions);
-  await publish(kafka, c.input, workload.records);
+  await publishAll(kafka, c.input, workload.records);
   const events = workload.records.length;
   const admin = await openAdmin(kafka);
   let measured: Omit<CatchUp, 'outputRecords' | 'dlqRecords'>;

@@ -25,6 +25,7 @@ import {
   type CanaryRecord,
   type HostileRecord,
   type SchemaLike,
+  Tally,
 } from '../support/hostile-records.js';
 import {
   brokers,
@@ -73,18 +74,6 @@ function countersByLabel(exposition: string, name: string): Record<string, numbe
     out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
   }
   return out;
-}
-
-class Tally {
-  private readonly seen = new Map<string, { count: number; example: string }>();
-  add(problem: string, example: string): void {
-    const entry = this.seen.get(problem);
-    if (entry) entry.count++;
-    else this.seen.set(problem, { count: 1, example });
-  }
-  summary(): Record<string, string> {
-    return Object.fromEntries([...this.seen].map(([p, e]) => [p, `${e.count}x, e.g. ${e.example}`]));
-  }
 }
 
 const describeRecord = (r: HostileRecord) => `hostile #${r.index} ${r.kind} (${r.variant})`;

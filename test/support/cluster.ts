@@ -2,12 +2,10 @@
  * A cluster of real urp-case-sync instances (child processes running the full service) against the test broker,
  * with the topics, collectors and HTTP helpers the integration and failure tests share.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '../../kafka/embedded/free-port.js';
+import { rm } from 'node:fs/promises';
 import { listTopics, openAdmin, topicOffsets } from '../../kafka/index.js';
 import type { GeneratedRecord } from '../../processors/simulation/ucm-event-generator.js';
+import { instanceEnv } from './cli-instance.js';
 import { spawnInstance, type InstanceHandle } from './instance-harness.js';
 import { brokers, produce, TopicCollector, testKafka, uniqueName } from './kafka-test-utils.js';
 
@@ -53,30 +51,12 @@ export class Cluster {
     const previous = this.members.get(name);
     let env = previous ? { ...previous.env, ...extra } : undefined;
     if (!env) {
-      const port = await freePort('127.0.0.1');
-      const stateDir = await mkdtemp(join(tmpdir(), `usc-${name}-`));
-      this.dirs.push(stateDir);
-      env = {
-        KAFKA_BROKERS: this.bootstrap().join(','),
-        APPLICATION_ID: this.app,
-        INSTANCE_ID: name,
-        INPUT_TOPIC: this.input,
-        OUTPUT_TOPIC: this.output,
-        DLQ_TOPIC: this.dlq,
-        PARTITIONS: '6',
-        STATE_DIR: stateDir,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(port),
-        ADVERTISED_URL: `http://127.0.0.1:${port}`,
-        NUM_STANDBY_REPLICAS: '1',
-        COMMIT_INTERVAL_MS: '100',
-        SESSION_TIMEOUT_MS: '6000',
-        REPLICATION_FACTOR: '1',
-        API_TOKEN: TEST_TOKEN,
+      env = await instanceEnv(this.app, name, this.bootstrap(), {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
         ...this.settings,
         ...extra,
-      };
+      });
+      this.dirs.push(env.STATE_DIR!);
     }
     const handle = spawnInstance(name, './service-child.ts', env);
     const member = { name, url: env.ADVERTISED_URL!, handle, env };

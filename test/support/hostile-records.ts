@@ -1757,3 +1757,16 @@ export function deadLetterProblems(rec: HostileRecord, dl: Json, ctx: DeadLetter
     p.push(`neither errorField nor errorMessage names ${rec.field}`);
   return p;
 }
+
+/** Problems grouped: each with how often it occurred and its first example (for readable test failures). */
+export class Tally {
+  private readonly seen = new Map<string, { count: number; example: string }>();
+  add(problem: string, example: string): void {
+    const entry = this.seen.get(problem);
+    if (entry) entry.count++;
+    else this.seen.set(problem, { count: 1, example });
+  }
+  summary(): Record<string, string> {
+    return Object.fromEntries([...this.seen].map(([p, e]) => [p, `${e.count}x, e.g. ${e.example}`]));
+  }
+}

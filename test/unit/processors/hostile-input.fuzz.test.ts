@@ -28,6 +28,7 @@ import {
   type CanaryRecord,
   type HostileRecord,
   type SchemaLike,
+  Tally,
 } from '../../support/hostile-records.js';
 
 const APP = 'usc-fuzz';
@@ -176,19 +177,6 @@ function readDeadLetters(): DeadLetter[] {
       value,
     };
   });
-}
-
-/** Problems grouped: each with how often it occurred and its first example. */
-class Tally {
-  private readonly seen = new Map<string, { count: number; example: string }>();
-  add(problem: string, example: string): void {
-    const entry = this.seen.get(problem);
-    if (entry) entry.count++;
-    else this.seen.set(problem, { count: 1, example });
-  }
-  summary(): Record<string, string> {
-    return Object.fromEntries([...this.seen].map(([p, e]) => [p, `${e.count}x, e.g. ${e.example}`]));
-  }
 }
 
 describe('hostile input through the case-sync topology (TopologyTestDriver)', () => {
