@@ -10,6 +10,7 @@ export type {
   KeyQueryMetadata as KeyLocation,
   LocalStoreResult as LocalStoreAnswer,
 } from '../topology/kafka-streams.js';
+import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 import type {
   HostEntry as InstanceInfo,
   KeyQueryMetadata as KeyLocation,
@@ -44,10 +45,70 @@ export interface CaseStoresView {
   toHistory(value: unknown): readonly unknown[];
   /** The urpCaseId an index entry points to. */
   indexTarget(value: unknown): string | undefined;
+  /**
+   * GET /cases: lists one local copy of the case store in key (urpCaseId) order, after `query.after`
+   * (exclusive), filtered, at most `query.limit` entries. Optional: without it the API scans with
+   * {@link toRecord} and filters on the record's `status` and `updatedAt`.
+   */
+  listCases?(store: ReadOnlyKeyValueStore<unknown, unknown>, query: CaseListQuery): Promise<CaseListEntry[]>;
+  /** The statuses GET /cases?status= accepts (default: any upper-case word). */
+  readonly statuses?: readonly string[];
+}
+
+/** One local scan of GET /cases. */
+export interface CaseListQuery {
+  /** Only keys after this urpCaseId (exclusive). */
+  readonly after?: string;
+  readonly limit: number;
+  /** Only cases with one of these statuses. */
+  readonly statuses?: ReadonlySet<string>;
+  /** Only cases updated at or after this time (epoch ms). */
+  readonly updatedSinceMs?: number;
+}
+
+/** A listed case: its key and public record. */
+export interface CaseListEntry {
+  readonly urpCaseId: string;
+  readonly record: unknown;
 }
 
 /** Topology description for GET /topology. */
 export interface TopologyView {
   describe(): string;
   describeMermaid(): string;
+}
+
+/** A dead letter as the API answers it: where it is (`ref` = `<partition>:<offset>`) and the DLQ record. */
+export type { DeadLetter as DeadLetterView, DlqPage, DlqQuery } from '../processors/domain/dlq-query.js';
+import type { DeadLetter, DlqPage, DlqQuery } from '../processors/domain/dlq-query.js';
+
+/** What `POST /dlq/replay` did: the records re-published (ref, eventId, key) and those skipped, with why. */
+export interface DlqReplayOutcome {
+  readonly replayed: readonly {
+    readonly ref: string;
+    readonly eventId: string | null;
+    readonly key: string | null;
+  }[];
+  readonly skipped: readonly { readonly ref: string; readonly reason: string }[];
+}
+
+/**
+ * Access to the dead-letter topic for `/dlq` (implemented by the service over Kafka, cli/dlq-source.ts). Each call
+ * reads the topic as it is now. Every method rejects when Kafka cannot be read (the API answers 503); none throws
+ * for a client error: an unknown cursor is `{ok: false}`, an absent ref `undefined`, an ineligible one skipped.
+ */
+export interface DeadLetterSource {
+  /** One page of the dead letters matching `query`, newest first. */
+  list(
+    query: DlqQuery,
+  ): Promise<
+    { readonly ok: true; readonly value: DlqPage } | { readonly ok: false; readonly message: string }
+  >;
+  /** The dead letter at `ref` (`<partition>:<offset>`), or undefined. */
+  get(ref: { readonly partition: number; readonly offset: string }): Promise<DeadLetter | undefined>;
+  /**
+   * Re-publishes the replay-eligible dead letters among `refs` to the input topic exactly as
+   * `urp-case-sync dlq replay --ref` does (lineage headers, same key); the others are skipped with a reason.
+   */
+  replay(refs: readonly string[]): Promise<DlqReplayOutcome>;
 }

@@ -15,10 +15,15 @@ import { createCaseSyncMetrics } from '../processors/case-sync-metrics.js';
 import { caseSyncTopology } from '../processors/case-sync-topology.js';
 import { caseStoresView } from '../processors/case-sync-view.js';
 import type { CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
-import { caseRecordSchema, historyEntrySchema } from '../processors/domain/event-contract.js';
+import {
+  caseRecordSchema,
+  dlqRecordSchema,
+  historyEntrySchema,
+} from '../processors/domain/event-contract.js';
 import { KafkaStreams } from '../topology/kafka-streams.js';
 import type { Logger } from '../topology/processor.js';
 import type { ServiceConfig } from './config.js';
+import { kafkaDeadLetterSource } from './dlq-source.js';
 
 /** This package's version (package.json is found from the compiled and the source layout alike). */
 export const VERSION: string = readVersion();
@@ -201,7 +206,7 @@ async function startOnce(config: ServiceConfig, kafka: KafkaClient, logger: Logg
     streams,
     view: caseStoresView,
     topology,
-    schemas: { caseRecord: caseRecordSchema, historyEntry: historyEntrySchema },
+    schemas: { caseRecord: caseRecordSchema, historyEntry: historyEntrySchema, dlqRecord: dlqRecordSchema },
     registry,
     logger,
     instanceId: config.streams.instanceId,
@@ -209,6 +214,15 @@ async function startOnce(config: ServiceConfig, kafka: KafkaClient, logger: Logg
     apiToken: config.apiToken,
     tls: config.apiTls,
     version: VERSION,
+    deadLetters: kafkaDeadLetterSource(
+      kafka,
+      {
+        dlqTopic: settings.dlqTopic,
+        inputTopic: settings.inputTopic,
+        applicationId: config.streams.applicationId,
+      },
+      logger,
+    ),
   });
   await api.listen({ host: config.httpHost, port: config.httpPort });
   const address = api.server.address();
