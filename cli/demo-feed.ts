@@ -7,6 +7,8 @@ import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.
 import type { Logger } from '../topology/processor.js';
 
 export interface DemoFeed {
+  /** Resolves once every generated event is published (never, if stopped first). */
+  readonly done: Promise<{ readonly events: number; readonly cases: number }>;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export async function startDemoFeed(
   });
   let next = 0;
   let stopped = false;
+  let finished!: (summary: { events: number; cases: number }) => void;
+  const done = new Promise<{ events: number; cases: number }>((resolve) => (finished = resolve));
   const perTick = Math.max(1, Math.round(opts.eventsPerSecond / 10));
   const tick = async () => {
     if (stopped || next >= records.length) return;
@@ -37,6 +41,7 @@ export async function startDemoFeed(
     next += batch.length;
     try {
       await publisher.publish(topic, batch);
+      if (next >= records.length) finished({ events: records.length, cases: opts.cases });
     } catch (err) {
       logger.warn({ err }, 'demo feed could not publish; retrying on the next tick');
       next -= batch.length;
@@ -45,6 +50,7 @@ export async function startDemoFeed(
   const timer = setInterval(() => void tick(), 100);
   logger.info({ topic, events: records.length, eventsPerSecond: opts.eventsPerSecond }, 'demo feed started');
   return {
+    done,
     stop: async () => {
       stopped = true;
       clearInterval(timer);

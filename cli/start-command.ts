@@ -5,6 +5,7 @@
  * process exits with code 1 whatever is still closing; a second signal exits at once (130 for SIGINT, 143 for
  * SIGTERM). An instance that fails stops the same bounded way and exits with code 1.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { createKafka } from '../kafka/index.js';
 import type { EmbeddedKafka } from '../kafka/embedded/index.js';
 import type { Logger } from '../topology/processor.js';
@@ -140,6 +141,34 @@ function describeService(service: RunningService | undefined): Record<string, un
 }
 
 /**
+ * `start --demo`: once the first cases are queryable (GET /cases through the instance's own API, so the whole
+ * path is exercised), prints a few case ids with ready-to-open URLs. Polls every 500 ms until the stop begins.
+ */
+async function announceDemoCases(
+  service: RunningService,
+  out: (line: string) => void,
+  stop: AbortSignal,
+  apiToken: string | undefined,
+): Promise<void> {
+  const headers = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+  while (!stop.aborted) {
+    const res = await service.api
+      .inject({ method: 'GET', url: '/cases?limit=5', headers })
+      .catch(() => undefined);
+    const items = res?.statusCode === 200 ? (res.json() as { items: { urpCaseId: string }[] }).items : [];
+    if (items.length >= 3 && !stop.aborted) {
+      out(
+        `  cases:    the first cases are queryable${apiToken ? ' (with Authorization: Bearer <API_TOKEN>)' : ''}:`,
+      );
+      for (const c of items) out(`              ${service.url}/cases/${encodeURIComponent(c.urpCaseId)}`);
+      out(`            list them all: ${service.url}/cases?limit=20`);
+      return;
+    }
+    await delay(500, undefined, { signal: stop }).catch(() => undefined);
+  }
+}
+
+/**
  * Runs the service until a signal or a failure, then stops it within `config.shutdownTimeoutMs`. Resolves with the
  * exit code (0 after a signal, 1 after a failure); the caller ends the process with it ({@link ProcessControl.exit})
  * so no lingering handle keeps a stopped instance alive. Throws a startup failure (after retries of transient
@@ -207,6 +236,10 @@ export async function runStartCommand(
         out(
           `  demo:     feeding generated UCM events; try ${service.url}/instances and the case ids in ${settings.outputTopic}`,
         );
+        void announceDemoCases(service, out, shutdown.signal, config.apiToken);
+        void demo.done.then(({ events, cases }) => {
+          if (!shutdown.reason()) out(`  demo feed done: ${events} events for ${cases} cases`);
+        });
       }
       const failed = () => shutdown.begin({ kind: 'failed' });
       service.streams.onStateChange((state) => {
