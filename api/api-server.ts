@@ -16,13 +16,15 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../topology/processor.js';
-import type { CaseStoresView, QueryableStreams, TopologyView } from './api-contracts.js';
+import type { CaseStoresView, DeadLetterSource, QueryableStreams, TopologyView } from './api-contracts.js';
 import { answerClientError, httpErrorOf, sendError, type HttpLimits } from './api-errors.js';
 import { createApiMetrics } from './api-metrics.js';
-import { bearerMatches, PUBLIC_PATHS } from './auth.js';
+import { bearerMatches, isPublicPath } from './auth.js';
+import { registerCaseListRoutes } from './case-list-routes.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerDlqRoutes } from './dlq-routes.js';
 import { httpForwarder, type Forwarder } from './forwarder.js';
-import { docsPage, openApiDocument, type ApiSchemas } from './openapi.js';
+import { openApiDocument, registerApiDocs, type ApiSchemas } from './openapi.js';
 import { registerOpsRoutes } from './ops-routes.js';
 
 export interface ApiServerOptions {
@@ -41,6 +43,8 @@ export interface ApiServerOptions {
   readonly forwardTimeoutMs?: number;
   /** Injected for tests; default: fetch-based. */
   readonly forwarder?: Forwarder;
+  /** Dead-letter access for `/dlq` (browse, show, replay); without it those routes do not exist. */
+  readonly deadLetters?: DeadLetterSource;
 }
 
 export function createApiServer(opts: ApiServerOptions): FastifyInstance {
@@ -75,7 +79,7 @@ export function createApiServer(opts: ApiServerOptions): FastifyInstance {
   const logger = opts.logger.child({ component: 'api' });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!opts.apiToken || PUBLIC_PATHS.has(req.url.split('?')[0]!)) return;
+    if (!opts.apiToken || isPublicPath(req.url.split('?')[0]!)) return;
     if (!bearerMatches(req.headers.authorization, opts.apiToken)) {
       void reply.header('www-authenticate', 'Bearer');
       return sendError(reply, 'USC_ERR_API_UNAUTHORIZED', 'a valid bearer token is required');
@@ -106,6 +110,7 @@ export function createApiServer(opts: ApiServerOptions): FastifyInstance {
     selfUrl: opts.selfUrl,
     metrics,
   });
+  registerCaseListRoutes(app, { ...opts, forwarder, metrics });
   registerOpsRoutes(app, {
     streams: opts.streams,
     registry: opts.registry,
@@ -114,8 +119,11 @@ export function createApiServer(opts: ApiServerOptions): FastifyInstance {
     instanceId: opts.instanceId,
     selfUrl: opts.selfUrl,
   });
+  if (opts.deadLetters) {
+    registerDlqRoutes(app, { deadLetters: opts.deadLetters, instanceId: opts.instanceId });
+  }
   const doc = openApiDocument(opts.schemas, opts.version);
-  app.get('/openapi.json', async () => doc);
-  app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(docsPage(doc)));
+  // Public (auth.ts): the document holds no data; Swagger UI at /docs, its "Try it out" sends the bearer token.
+  registerApiDocs(app, doc);
   return app;
 }

@@ -1,14 +1,30 @@
 /**
- * Bearer-token access control. With a token configured every route except the probes needs
- * `Authorization: Bearer <token>`; the comparison is constant-time (over SHA-256 digests, so the length of the
- * token does not leak either).
+ * Bearer-token access control. With a token configured every route needs `Authorization: Bearer <token>` except
+ * the public ones ({@link isPublicPath}): the probes, and pages and documents that hold no data (the OpenAPI
+ * document, its UI and the topology page with its scripts; the topology itself stays behind the token). The
+ * comparison is constant-time (over SHA-256 digests, so the length of the token does not leak either).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { TOPOLOGY_PAGE_PUBLIC_PATHS } from './topology-page.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** Routes anyone may call (liveness/readiness probes). */
-export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+/** Routes anyone may call: probes, the OpenAPI document and UI, the topology page (not its data). */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set([
+  '/healthz',
+  '/readyz',
+  '/openapi.json',
+  '/docs',
+  ...TOPOLOGY_PAGE_PUBLIC_PATHS,
+]);
+
+/** Path prefixes anyone may call: the OpenAPI UI's assets and its copy of the document (`/docs/json`). */
+export const PUBLIC_PREFIXES: readonly string[] = ['/docs/'];
+
+/** True when `path` (without the query string) is served without a token. */
+export function isPublicPath(path: string): boolean {
+  return PUBLIC_PATHS.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
 
 /** True when `authorization` carries exactly `Bearer <token>`. */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {

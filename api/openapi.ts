@@ -1,15 +1,24 @@
 /**
  * The OpenAPI 3.1 document of the query API, built from the same JSON Schemas the processors validate and emit
- * (passed in, so the document cannot drift from the contracts), and a dependency-free HTML page rendering it.
+ * (passed in, so the document cannot drift from the contracts), and its interactive UI (Swagger UI at /docs,
+ * served from this process, no CDN).
  */
+import fastifySwagger, { type StaticDocumentSpec } from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import { ID_PATTERN } from './params.js';
 import { MAX_BATCH } from './case-routes.js';
+import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './case-list-routes.js';
+import { deadLetterSchema, dlqPaths } from './dlq-openapi.js';
 
 export interface ApiSchemas {
   /** JSON Schema of the case record (the `urp-case-sync` value). */
   readonly caseRecord: object;
   /** JSON Schema of one history entry. */
   readonly historyEntry: object;
+  /** JSON Schema of a dead-letter record (default: any object). */
+  readonly dlqRecord?: object;
 }
 
 const errorSchema = {
@@ -60,7 +69,7 @@ const served = {
 };
 
 export function openApiDocument(schemas: ApiSchemas, version: string): Record<string, unknown> {
-  return {
+  return describeEverything({
     openapi: '3.1.0',
     info: {
       title: 'urp-case-sync query API',
@@ -74,10 +83,78 @@ export function openApiDocument(schemas: ApiSchemas, version: string): Record<st
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: { Error: errorSchema, CaseRecord: schemas.caseRecord, HistoryEntry: schemas.historyEntry },
+      schemas: {
+        Error: errorSchema,
+        Readiness: {
+          type: 'object',
+          required: ['ready', 'state', 'instance'],
+          properties: { ready: { type: 'boolean' }, state: { type: 'string' }, instance: { type: 'string' } },
+        },
+        CaseRecord: schemas.caseRecord,
+        HistoryEntry: schemas.historyEntry,
+        DlqRecord: schemas.dlqRecord ?? { type: 'object' },
+        DeadLetter: deadLetterSchema,
+      },
     },
     security: [{ bearer: [] }],
     paths: {
+      '/cases': {
+        get: {
+          summary: 'Every case of the group in urpCaseId order, filtered, paged with a cursor',
+          description:
+            'The instance asked merges the parts of every instance (each lists its own partitions). If an ' +
+            'owner cannot be reached or a partition is moving, the answer is 503 with Retry-After (never a ' +
+            'partial page), unless allowStale=true and a standby copy can stand in.',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              required: false,
+              description: 'Comma-separated statuses to keep, e.g. OPEN,CLOSED',
+              schema: { type: 'string', pattern: '^[A-Z_]+(,[A-Z_]+)*$' },
+            },
+            {
+              name: 'updatedSince',
+              in: 'query',
+              required: false,
+              description:
+                'Keep cases whose updatedAt is at or after this ISO-8601 date or date-time (with zone)',
+              schema: { type: 'string', format: 'date-time' },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              description: 'nextCursor of the previous page (opaque); absent for the first page',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+            },
+            allowStale,
+          ],
+          responses: {
+            '200': {
+              description: 'A page of cases; nextCursor is null after the last page',
+              headers: served,
+              ...json({
+                type: 'object',
+                required: ['items', 'nextCursor'],
+                properties: {
+                  items: { type: 'array', items: { $ref: '#/components/schemas/CaseRecord' } },
+                  nextCursor: { type: ['string', 'null'] },
+                },
+              }),
+            },
+            '400': keyed['400'],
+            '401': keyed['401'],
+            '503': keyed['503'],
+          },
+        },
+      },
       '/cases/{urpCaseId}': {
         get: {
           summary: 'The case record of a URP case',
@@ -171,57 +248,300 @@ export function openApiDocument(schemas: ApiSchemas, version: string): Record<st
           },
         },
       },
+      ...dlqPaths,
       '/healthz': {
-        get: { summary: 'Liveness (no auth)', security: [], responses: { '200': { description: 'alive' } } },
+        get: {
+          summary: 'Liveness (no auth)',
+          security: [],
+          responses: {
+            '200': {
+              description: 'alive',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['status', 'instance'],
+                    properties: { status: { const: 'ok' }, instance: { type: 'string' } },
+                  },
+                  example: { status: 'ok', instance: 'urp-case-sync-0' },
+                },
+              },
+            },
+          },
+        },
       },
       '/readyz': {
         get: {
           summary: "Readiness (no auth): 200 once this instance's active tasks are restored and running",
           security: [],
           responses: {
-            '200': { description: 'ready' },
-            '503': { description: 'starting, restoring or rebalancing' },
+            '200': {
+              description: 'ready',
+              content: {
+                'application/json': {
+                  schema: { $ref: '#/components/schemas/Readiness' },
+                  example: { ready: true, state: 'running', instance: 'urp-case-sync-0' },
+                },
+              },
+            },
+            '503': {
+              description: 'starting, restoring or rebalancing (not an error body: the same shape as 200)',
+              content: {
+                'application/json': {
+                  schema: { $ref: '#/components/schemas/Readiness' },
+                  example: { ready: false, state: 'rebalancing', instance: 'urp-case-sync-0' },
+                },
+              },
+            },
           },
         },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition' } } },
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': {
+              description: 'Prometheus text exposition format',
+              content: {
+                'text/plain': {
+                  schema: { type: 'string' },
+                  example:
+                    '# TYPE usc_api_request_duration_seconds histogram\n' +
+                    'usc_api_request_duration_seconds_count{method="GET",route="/cases/:urpCaseId",status="200"} 1\n',
+                },
+              },
+            },
+          },
+        },
       },
       '/topology': {
         get: {
-          summary: 'Topology description and Mermaid diagram',
-          responses: { '200': { description: 'ok' } },
+          summary:
+            'Topology description and Mermaid diagram (JSON; as a picture in a browser: /topology/view)',
+          responses: {
+            '200': {
+              description: 'The text description and the Mermaid flowchart source of the topology',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['description', 'mermaid'],
+                    properties: { description: { type: 'string' }, mermaid: { type: 'string' } },
+                  },
+                  example: {
+                    description: 'Sub-topology: 0\n  Source: ucm-source (topics: [ucm.case.events])\n',
+                    mermaid:
+                      'flowchart LR\n  subgraph sub0["Sub-topology 0"]\n    n_ucm_source(["source: ucm-source"])\n  end\n',
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      '/topology/view': {
+        get: {
+          summary:
+            'HTML page drawing the topology (no auth for the page; it asks for the token to fetch /topology)',
+          security: [],
+          responses: {
+            '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
         },
       },
       '/instances': {
         get: {
           summary: 'Members of the group with active/standby tasks and lag',
-          responses: { '200': { description: 'ok' } },
+          responses: {
+            '200': {
+              description:
+                'Each member from the owner map; reachable members with their own view of tasks and lag',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['self', 'state', 'members'],
+                    properties: {
+                      self: { type: 'string' },
+                      state: { type: 'string' },
+                      members: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          required: ['instanceId', 'url', 'active', 'standby', 'reachable'],
+                          properties: {
+                            instanceId: { type: 'string' },
+                            url: { type: 'string' },
+                            active: { type: 'array', items: { type: 'string' } },
+                            standby: { type: 'array', items: { type: 'string' } },
+                            reachable: { type: 'boolean' },
+                            tasks: { type: 'object' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  example: {
+                    self: 'urp-case-sync-0',
+                    state: 'running',
+                    members: [
+                      {
+                        instanceId: 'urp-case-sync-0',
+                        url: 'http://urp-case-sync-0:8080',
+                        active: ['0_0'],
+                        standby: ['0_1'],
+                        reachable: true,
+                        tasks: {
+                          active: [{ id: '0_0', state: 'running', lag: 0 }],
+                          standby: [{ id: '0_1', lag: 3 }],
+                        },
+                      },
+                    ],
+                  },
+                },
+              },
+            },
+          },
         },
       },
-      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'ok' } } } },
+      '/openapi.json': {
+        get: {
+          summary: 'This document (no auth; rendered by Swagger UI at /docs)',
+          security: [],
+          responses: {
+            '200': {
+              description: 'OpenAPI 3.1',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          },
+        },
+      },
     },
-  };
+  });
 }
 
-const escape = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+/*
+ * Enrichment of the whole document, applied once to every operation (also those added later), so that Swagger UI
+ * shows a description and an example for each parameter and each error response:
+ * - a parameter without `description` or `example` gets one from the tables below (by name; among several
+ *   candidate examples the first matching the parameter's pattern, else the schema default);
+ * - an error response (schema `Error`) names its USC_ERR_API_* codes in its description; the schema narrows
+ *   `code` to those and the response gets one example per code (message: common/errors.ts's meaning);
+ * - an operation that needs the token and does not list 401 gets it.
+ */
+const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  offset: 'Entries to skip from the start (0 = the oldest)',
+  limit: 'Page size',
+};
+const PARAM_EXAMPLES: Readonly<Record<string, readonly unknown[]>> = {
+  urpCaseId: ['URP-000123'],
+  ucmCaseId: ['UCM-2024-0042'],
+  eventId: ['evt-7f3c2a'],
+  ref: ['0:42'],
+  cursor: ['0:42', 'VVJQLTAwMDEyMw'],
+  status: ['OPEN,IN_PROGRESS'],
+  category: ['SCHEMA_INVALID'],
+  since: ['2026-01-01T00:00:00Z'],
+  until: ['2026-02-01T00:00:00Z'],
+  updatedSince: ['2026-01-01T00:00:00Z'],
+};
 
-/** A self-contained HTML page listing the operations (no external scripts). */
-export function docsPage(doc: Record<string, unknown>): string {
-  const paths = doc.paths as Record<string, Record<string, { summary?: string }>>;
-  const rows = Object.entries(paths)
-    .flatMap(([path, ops]) =>
-      Object.entries(ops).map(
-        ([method, op]) =>
-          `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(op.summary ?? '')}</td></tr>`,
+interface ParameterObject {
+  name: string;
+  description?: string;
+  example?: unknown;
+  schema?: { pattern?: string; default?: unknown };
+}
+interface ResponseObject {
+  description: string;
+  content?: Record<string, { schema?: Record<string, unknown>; examples?: Record<string, unknown> }>;
+}
+interface OperationObject {
+  security?: unknown[];
+  parameters?: ParameterObject[];
+  responses: Record<string, ResponseObject>;
+}
+
+const API_CODE = /USC_ERR_API_[A-Z_]+/g;
+const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+
+function exampleFor(p: ParameterObject): unknown {
+  const pattern = p.schema?.pattern === undefined ? undefined : new RegExp(p.schema.pattern);
+  const fits = (v: unknown) => pattern === undefined || (typeof v === 'string' && pattern.test(v));
+  return (PARAM_EXAMPLES[p.name] ?? []).find(fits) ?? p.schema?.default;
+}
+
+/** The error response for `description`, with its codes as the schema's enum and one example each. */
+function describeError(response: ResponseObject): ResponseObject {
+  const media = response.content?.['application/json'];
+  if (media?.schema?.$ref !== '#/components/schemas/Error') return response;
+  const codes = [...new Set(response.description.match(API_CODE) ?? [])].filter(isErrorCode);
+  if (codes.length === 0) return response;
+  const schema = {
+    allOf: [
+      { $ref: '#/components/schemas/Error' },
+      { properties: { error: { properties: { code: { enum: codes } } } } },
+    ],
+  };
+  const examples = Object.fromEntries(
+    codes.map((code) => [
+      code,
+      { summary: ERROR_CODES[code], value: { error: { code, message: ERROR_CODES[code] } } },
+    ]),
+  );
+  return { ...response, content: { ...response.content, 'application/json': { schema, examples } } };
+}
+
+function describeOperation(op: OperationObject, unauthorized: ResponseObject): OperationObject {
+  const parameters = op.parameters?.map((p) => {
+    const description = p.description ?? PARAM_DESCRIPTIONS[p.name];
+    const example = p.example ?? exampleFor(p);
+    return {
+      ...p,
+      ...(description === undefined ? {} : { description }),
+      ...(example === undefined ? {} : { example }),
+    };
+  });
+  const secured = op.security === undefined || op.security.length > 0;
+  const responses = Object.fromEntries(
+    Object.entries({
+      ...op.responses,
+      ...(secured && !op.responses['401'] ? { '401': unauthorized } : {}),
+    }).map(([status, r]) => [status, describeError(r)]),
+  );
+  return { ...op, ...(parameters === undefined ? {} : { parameters }), responses };
+}
+
+function describeEverything(doc: Record<string, unknown>): Record<string, unknown> {
+  const paths = doc.paths as Record<string, Record<string, OperationObject>>;
+  const described = Object.fromEntries(
+    Object.entries(paths).map(([path, ops]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(ops).map(([method, op]) => [
+          method,
+          describeOperation(op, keyed['401'] as ResponseObject),
+        ]),
       ),
-    )
-    .join('\n');
-  const info = doc.info as { title: string; description: string };
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(info.title)}</title></head>
-<body><h1>${escape(info.title)}</h1><p>${escape(info.description)}</p>
-<p>Machine-readable: <a href="openapi.json">openapi.json</a></p>
-<table border="1" cellpadding="4"><tr><th>method</th><th>path</th><th>what</th></tr>
-${rows}
-</table></body></html>`;
+    ]),
+  );
+  return { ...doc, paths: described };
+}
+
+/**
+ * Serves the document at `/openapi.json` and Swagger UI at `/docs` (its assets under `/docs/static/`, the document
+ * again at `/docs/json`), all from this process: no CDN. These paths are public (auth.ts); "Authorize" in the UI
+ * takes the bearer token that "Try it out" then sends. Call before the server starts.
+ */
+export function registerApiDocs(app: FastifyInstance, doc: Record<string, unknown>): void {
+  app.get('/openapi.json', async () => doc);
+  void app.register(fastifySwagger, {
+    mode: 'static',
+    specification: { document: doc as unknown as StaticDocumentSpec['document'] },
+  });
+  void app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    theme: { title: 'urp-case-sync query API' },
+    uiConfig: { deepLinking: true, displayRequestDuration: true, persistAuthorization: false },
+  });
 }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { QueryableStreams, TopologyView } from './api-contracts.js';
 import type { Forwarder } from './forwarder.js';
+import { registerTopologyPage } from './topology-page.js';
 
 export interface OpsRouteDeps {
   readonly streams: QueryableStreams;
@@ -31,10 +32,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
     return reply.header('content-type', deps.registry.contentType).send(body);
   });
 
+  // JSON for API clients (needs the token); browsers use the page at /topology/view, which fetches this.
   app.get('/topology', async () => ({
     description: deps.topology.describe(),
     mermaid: deps.topology.describeMermaid(),
   }));
+  registerTopologyPage(app);
 
   app.get('/instances/self', async () => ({
     instanceId: deps.instanceId,

@@ -296,8 +296,25 @@ describe('query API', () => {
       expect(res.json().error.code).toBe('USC_ERR_API_UNAUTHORIZED');
       expect(res.body).not.toContain(TOKEN);
     }
-    for (const url of ['/metrics', '/topology', '/instances', '/openapi.json']) {
+    for (const url of [
+      '/metrics',
+      '/topology',
+      '/instances',
+      '/docs/../cases/a1',
+      '/docsx',
+      '/topology/viewx',
+    ]) {
       expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(401);
+    }
+    // Pages and documents without data are public: the OpenAPI document and UI, the topology page (not /topology).
+    for (const url of [
+      '/openapi.json',
+      '/docs',
+      '/docs/json',
+      '/docs/static/swagger-ui-bundle.js',
+      '/topology/view',
+    ]) {
+      expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
     }
     const ok = await app.inject({
       method: 'GET',
@@ -337,6 +354,47 @@ describe('query API', () => {
     );
     const html = await app.inject({ method: 'GET', url: '/docs' });
     expect(html.headers['content-type']).toContain('text/html');
+    expect(html.body).toContain('swagger-ui-bundle.js');
+    expect((await app.inject({ method: 'GET', url: '/docs/json' })).json()).toEqual(doc);
+  });
+
+  it('documents every parameter with an example and every error response with its codes and examples', async () => {
+    const doc = (await server().inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    interface Operation {
+      security?: unknown[];
+      parameters?: { name: string; description?: string; example?: unknown }[];
+      responses: Record<string, { description: string; content?: Record<string, ErrorMedia> }>;
+    }
+    interface ErrorMedia {
+      schema: { allOf?: [unknown, { properties: { error: { properties: { code: { enum: string[] } } } } }] };
+      examples?: Record<string, { value: { error: { code: string; message: string } } }>;
+    }
+    let errors = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        for (const p of op.parameters ?? []) {
+          expect(p.description, `${where} ${p.name}`).toBeTruthy();
+          expect(p.example, `${where} ${p.name}`).toBeDefined();
+        }
+        if (op.security === undefined || op.security.length > 0)
+          expect(op.responses['401'], where).toBeDefined();
+        for (const [status, response] of Object.entries(op.responses)) {
+          const codes = [...new Set(response.description.match(/USC_ERR_API_[A-Z_]+/g) ?? [])];
+          if (codes.length === 0) continue;
+          errors++;
+          const media = response.content!['application/json']!;
+          expect(media.schema.allOf![1].properties.error.properties.code.enum, `${where} ${status}`).toEqual(
+            codes,
+          );
+          expect(Object.keys(media.examples!), `${where} ${status}`).toEqual(codes);
+          for (const code of codes) expect(media.examples![code]!.value.error.code).toBe(code);
+        }
+      }
+    }
+    expect(errors).toBeGreaterThan(20);
   });
 
   it('lists instances with their tasks, asking each reachable member for its own lag', async () => {
