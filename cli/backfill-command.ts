@@ -4,12 +4,16 @@
  * (constant memory), publishes in acknowledged chunks, prints progress, and reports every rejected line with its
  * number and reason (optionally all of them to `--rejects-file` as JSON Lines) while publishing the rest.
  * Re-running it publishes the same events again, which the topology ignores as duplicates.
+ * Every run gets a run id (bf-<UTC time>-<random>), printed first and carried on every published record as headers
+ * x-usc-run-id / x-usc-run-kind=backfill, so case histories show which events a backfill wrote (never passed off as
+ * live actions).
  */
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createKafka, Publisher, type PublishMessage } from '../kafka/index.js';
 import { backfillEventsForLine } from '../processors/domain/backfill.js';
+import { newRunId, runHeaders } from '../processors/domain/dlq-record.js';
 import type { Logger } from '../topology/processor.js';
 import type { ServiceConfig } from './config.js';
 
@@ -21,9 +25,13 @@ export interface BackfillOptions {
   /** Progress lines (every `progressEveryMs`, and at the end). */
   readonly out: (line: string) => void;
   readonly progressEveryMs?: number;
+  /** This run's id (default: a new bf-... id). */
+  readonly runId?: string;
 }
 
 export interface BackfillReport {
+  /** On every published record as x-usc-run-id (x-usc-run-kind: backfill). */
+  readonly runId: string;
   readonly lines: number;
   readonly cases: number;
   readonly events: number;
@@ -42,6 +50,11 @@ export async function runBackfill(
     statusMapping: config.caseSync.statusMapping,
     attributeAllowlist: config.caseSync.attributeAllowlist,
   };
+  const run = { id: options.runId ?? newRunId('backfill', Date.now()), kind: 'backfill' } as const;
+  const headers = runHeaders(run);
+  options.out(
+    `backfill run ${run.id}${options.dryRun ? ' (dry run: nothing published)' : ''}: published records carry x-usc-run-id=${run.id}, x-usc-run-kind=backfill`,
+  );
   const publisher =
     options.dryRun || !brokers
       ? undefined
@@ -78,7 +91,7 @@ export async function runBackfill(
       }
       cases++;
       events += result.events.length;
-      for (const e of result.events) pending.push({ key: e.key, value: e.value });
+      for (const e of result.events) pending.push({ key: e.key, value: e.value, headers });
       if (pending.length >= CHUNK) await flush();
       if (Date.now() - lastProgress >= (options.progressEveryMs ?? 1_000)) {
         lastProgress = Date.now();
@@ -97,6 +110,7 @@ export async function runBackfill(
     options.out(`rejected lines written to ${options.rejectsFile}`);
   }
   const report = {
+    runId: run.id,
     lines,
     cases,
     events,

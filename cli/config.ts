@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UscError } from '../common/errors.js';
-import type { LogLevel } from '../common/logger.js';
+import { LOG_FORMATS, type LogFormat, type LogLevel } from '../common/logger.js';
 import type { KafkaConnectionConfig, SaslMechanism } from '../kafka/index.js';
 import { parseCaseSyncSettings, type CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
 import type { ProcessingGuarantee, StreamsConfig } from '../topology/streams-config.js';
@@ -26,6 +26,8 @@ export interface ServiceConfig {
   readonly apiToken: string | undefined;
   readonly apiTls: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly logLevel: LogLevel;
+  /** LOG_FORMAT: auto (pretty on a terminal, JSON otherwise), json or pretty. */
+  readonly logFormat: LogFormat;
   /** How long a graceful stop may take before the process exits anyway with code 1 (SHUTDOWN_TIMEOUT_MS). */
   readonly shutdownTimeoutMs: number;
   /** The case-sync application's settings (topics, STATUS_MAPPING, ATTRIBUTE_ALLOWLIST, ...), validated. */
@@ -78,6 +80,7 @@ export const SETTING_NAMES = [
   'API_TLS_CERT',
   'API_TLS_KEY',
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'STATUS_MAPPING',
   'ATTRIBUTE_ALLOWLIST',
   'CORRELATION_GRACE_MS',
@@ -184,6 +187,8 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
   }
   const logLevel = (raw.LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = (raw.LOG_FORMAT ?? 'auto') as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat)) problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
   const ssl = bool(raw.KAFKA_SSL, 'KAFKA_SSL', problems);
   const saslMechanism = raw.KAFKA_SASL_MECHANISM?.toLowerCase() as SaslMechanism | undefined;
   let sasl: KafkaConnectionConfig['sasl'];
@@ -277,6 +282,7 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
         ? { certFile: raw.API_TLS_CERT, keyFile: raw.API_TLS_KEY }
         : undefined,
     logLevel,
+    logFormat,
     shutdownTimeoutMs,
     caseSync: caseSync.settings,
   };

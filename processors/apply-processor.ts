@@ -6,7 +6,7 @@
 import type { KeyValueStore } from '../stores/contracts.js';
 import type { Processor, ProcessorContext } from '../topology/processor.js';
 import type { StreamRecord } from '../topology/record.js';
-import type { CaseSyncMetrics } from './case-sync-metrics.js';
+import { originOf, type CaseSyncMetrics } from './case-sync-metrics.js';
 import { toCaseRecord } from './domain/case-record.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
 import type { CaseRecord } from './domain/event-contract.js';
@@ -65,7 +65,7 @@ export function applyProcessor(
           headers: { 'content-type': 'application/json', 'event-id': msg.event.eventId },
         });
         // Counted once the record is applied: a record that fails before is rolled back (and dead-lettered).
-        metrics.applied.inc({ late: String(late) });
+        metrics.applied.inc({ late: String(late), origin: originOf(msg.event) });
         if (result.newGaps > 0) {
           metrics.gaps.inc(result.newGaps);
           // Info, not warn: under out-of-order delivery most gaps are transient (the missing change arrives later

@@ -4,13 +4,19 @@
  * bounded vocabularies; record keys never become labels.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CaseEvent } from './domain/event-contract.js';
+
+/** The `origin` label of applied events: live, or the kind of operator run that published the event. */
+export type EventOrigin = 'live' | 'backfill' | 'dlq-replay';
+export const originOf = (event: Pick<CaseEvent, 'run'>): EventOrigin => event.run?.kind ?? 'live';
 
 export interface CaseSyncMetrics {
   readonly consumed: Counter<'type'>;
   readonly failed: Counter<'reason'>;
   readonly duplicates: Counter;
   readonly gaps: Counter;
-  readonly applied: Counter<'late'>;
+  /** Labels: late, and origin (live | backfill | dlq-replay, see {@link originOf}). */
+  readonly applied: Counter<'late' | 'origin'>;
   readonly pendingCorrelations: Gauge;
   readonly dlqWrites: Counter<'category'>;
 }
@@ -42,8 +48,10 @@ export function createCaseSyncMetrics(registry: Registry): CaseSyncMetrics {
     }),
     applied: new Counter({
       name: 'ucm_case_events_applied_total',
-      help: 'Events applied to a case; late = older than the current state (history only)',
-      labelNames: ['late'],
+      help:
+        'Events applied to a case; late = older than the current state (history only); origin = live, ' +
+        'backfill or dlq-replay (the operator run that published the event)',
+      labelNames: ['late', 'origin'],
       registers,
     }),
     pendingCorrelations: new Gauge({

@@ -5,7 +5,7 @@
  * allowlisted attributes only) and the origin carries no value and no key other than one of the event's ids: a
  * dead letter rebuilds the event from `event` (project.ts `toEnvelope`).
  */
-import type { ReplayLineage } from './domain/dlq-record.js';
+import { runFromHeaders, RUN_HEADERS, type ReplayLineage } from './domain/dlq-record.js';
 import type { CaseEvent, StatusChanged } from './domain/event-contract.js';
 import { isoTimeMs, isValidId } from './domain/field-rules.js';
 import { minimiseKey, type EventIds } from './domain/project.js';
@@ -125,7 +125,12 @@ export function readPendingEvent(raw: unknown): PendingEvent {
     throw new MalformedPendingEvent('event.oldStatus');
   if (!(e.reason === undefined || e.reason === null || text(e.reason, 1000)))
     throw new MalformedPendingEvent('event.reason');
+  // The operator run that published it, re-validated like the record headers it came from.
+  const run = isObject(e.run)
+    ? runFromHeaders({ [RUN_HEADERS.runId]: str(e.run.id), [RUN_HEADERS.runKind]: str(e.run.kind) })
+    : undefined;
   const event: StatusChanged = {
+    ...(run ? { run } : {}),
     eventId: e.eventId,
     eventType: 'CASE_STATUS_CHANGED',
     eventTime: e.eventTime as string,
@@ -143,3 +148,5 @@ export function readPendingEvent(raw: unknown): PendingEvent {
   if (!origin) throw new MalformedPendingEvent('origin');
   return { event, origin, sinceMs: raw.sinceMs };
 }
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -3,7 +3,8 @@
  * dead-letter record (category, a message naming the field and the rule, origin, and a projection: identifiers
  * only, or the known fields when the category is replay-eligible). Valid -> the normalised event, re-keyed by
  * urpCaseId towards its case; a CASE_CREATED also feeds the ucmCaseId index; a status change without urpCaseId
- * goes to correlation (keyed by ucmCaseId). The original key travels only if it is one of the event's ids.
+ * goes to correlation (keyed by ucmCaseId). The original key travels only if it is one of the event's ids. The
+ * run headers of an operator run (x-usc-run-id / x-usc-run-kind) become the event's `run`.
  * Nothing is dropped, and no input value reaches a log line.
  */
 import type { Processor, ProcessorContext } from '../topology/processor.js';
@@ -16,6 +17,7 @@ import {
   deadLetterPayload,
   payloadHash,
   replayLineage,
+  runFromHeaders,
 } from './domain/dlq-record.js';
 import type { DlqRecord } from './domain/event-contract.js';
 import { idsOf, minimiseKey } from './domain/project.js';
@@ -93,7 +95,9 @@ export function validateProcessor(
           );
           return;
         }
-        const event = parsed.event;
+        // The operator run (backfill, dlq replay) that published the record, from its headers (id pattern only).
+        const run = runFromHeaders(record.headers);
+        const event = run ? { ...parsed.event, run } : parsed.event;
         if (event.eventType === 'CASE_CREATED') {
           await ctx.forward(
             {

@@ -22,7 +22,7 @@ import { StateDirectory } from '../stores/state-directory.js';
 import { createStreamsAssignor, decodeOwnerMap, type HostEntry } from './internal/assignor/index.js';
 import { resolvePartitionCounts } from './partitions.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
-import { TaskManager } from './internal/runtime/task-manager.js';
+import { describeTaskIds, TaskManager } from './internal/runtime/task-manager.js';
 import type { StreamTask } from './internal/runtime/stream-task.js';
 import type { Logger } from './processor.js';
 import type { StreamsConfig } from './streams-config.js';
@@ -75,6 +75,8 @@ export class KafkaStreams {
   private hostsValue: readonly HostEntry[] = [];
   private fatalError: unknown;
   private viewGeneration = 0;
+  /** The last assignment line logged (see logAssignment). */
+  private lastAssignmentLine = '';
 
   constructor(
     readonly topology: Topology,
@@ -292,6 +294,7 @@ export class KafkaStreams {
           if (generation !== this.viewGeneration) return;
           this.hostsValue = hosts;
           const mine = hosts.find((h) => h.memberId === me.memberId);
+          this.logAssignment(mine?.active ?? [], mine?.standby ?? []);
           await this.taskManager!.updateStandbys(new Set(mine?.standby ?? []));
           this.updateRunningState();
           return;
@@ -301,6 +304,21 @@ export class KafkaStreams {
       }
       await new Promise((r) => setTimeout(r, 100 + attempt * 50));
     }
+  }
+
+  /**
+   * One line per rebalance with this instance's tasks; at info only when they changed (a first start goes through
+   * several rebalances with the same outcome), else debug.
+   */
+  private logAssignment(active: readonly string[], standby: readonly string[]): void {
+    const line = `assigned ${active.length} active tasks: ${describeTaskIds(active)}, ${standby.length} standbys`;
+    const changed = line !== this.lastAssignmentLine;
+    this.lastAssignmentLine = line;
+    (changed ? this.logger.info : this.logger.debug).call(
+      this.logger,
+      { active: active.length, standby: standby.length, standbyTasks: describeTaskIds(standby) },
+      line,
+    );
   }
 
   private updateRunningState(): void {

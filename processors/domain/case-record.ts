@@ -33,10 +33,18 @@ export function toCaseRecord(state: CaseState): CaseRecord {
     lastEventTime: state.latest.eventTime,
     eventCount: state.eventCount,
     updatedAt: state.updatedAt,
+    lastRunId: state.latest.runId ?? null,
   };
 }
 
-/** Public history entries (without the internal order key). */
+/**
+ * Public history entries (without the internal order key). Entries stored by an older version have no run fields:
+ * they were live (runs were not recorded then), so null.
+ */
 export function toHistoryEntries(stored: readonly StoredHistoryEntry[]): HistoryEntry[] {
-  return stored.map(({ key: _key, ...entry }) => entry);
+  return stored.map(({ key: _key, ...entry }) => ({
+    ...entry,
+    runId: entry.runId ?? null,
+    runKind: entry.runKind ?? null,
+  }));
 }

@@ -5,8 +5,15 @@
  * the others, whose bytes are wrong. A replay-eligible dead letter carries the projected event (enough to replay
  * it), any other one identifiers only; nothing else of the input is ever carried.
  */
-import { createHash } from 'node:crypto';
-import type { DlqCategory, DlqRecord } from './event-contract.js';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  RUN_ID_PATTERN,
+  RUN_KINDS,
+  type DlqCategory,
+  type DlqRecord,
+  type RunKind,
+  type RunRef,
+} from './event-contract.js';
 import { projectIdentifiers, projectKnownFields } from './project.js';
 
 export const REPLAY_ELIGIBLE: Readonly<Record<DlqCategory, boolean>> = {
@@ -47,6 +54,46 @@ export const REPLAY_HEADERS = {
   retryCount: 'x-usc-retry-count',
   firstFailureAt: 'x-usc-first-failure-at',
 } as const;
+
+/**
+ * Headers of every record an operator run publishes (`backfill`, `dlq replay`), so that a case's history says
+ * which events came from a run and never passes a backfill off as a live action (see {@link runFromHeaders}).
+ */
+export const RUN_HEADERS = {
+  runId: 'x-usc-run-id',
+  runKind: 'x-usc-run-kind',
+} as const;
+
+const RUN_ID = new RegExp(RUN_ID_PATTERN);
+const RUN_PREFIX: Readonly<Record<RunKind, string>> = { backfill: 'bf', 'dlq-replay': 'rp' };
+
+/** A new run id: `bf-` / `rp-`, the UTC time to the second (20260102T030405Z) and 8 random hex digits. */
+export function newRunId(kind: RunKind, nowMs: number, random: Buffer = randomBytes(4)): string {
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
+  return `${RUN_PREFIX[kind]}-${stamp}-${random.subarray(0, 4).toString('hex').padStart(8, '0')}`;
+}
+
+/** The headers marking a record as published by `run`. */
+export function runHeaders(run: RunRef): Record<string, string> {
+  return { [RUN_HEADERS.runId]: run.id, [RUN_HEADERS.runKind]: run.kind };
+}
+
+/**
+ * The operator run of a record from its headers: only a well-formed id (RUN_ID_PATTERN, bounded length) with a
+ * known kind matching its prefix; anything else (absent, malformed, inconsistent) is ignored: a live event.
+ */
+export function runFromHeaders(headers: Readonly<Record<string, string | undefined>>): RunRef | undefined {
+  const id = headers[RUN_HEADERS.runId];
+  const kind = headers[RUN_HEADERS.runKind];
+  if (typeof id !== 'string' || typeof kind !== 'string' || id.length > 40 || !RUN_ID.test(id))
+    return undefined;
+  if (!(RUN_KINDS as readonly string[]).includes(kind)) return undefined;
+  const runKind = kind as RunKind;
+  return id.startsWith(`${RUN_PREFIX[runKind]}-`) ? { id, kind: runKind } : undefined;
+}
 
 export interface ReplayLineage {
   readonly retryCount: number;

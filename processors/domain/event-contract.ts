@@ -10,6 +10,18 @@ import { STATUSES, type Status } from './statuses.js';
 export const EVENT_TYPES = ['CASE_CREATED', 'CASE_STATUS_CHANGED'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** Operator runs whose published records carry a run id (headers x-usc-run-id / x-usc-run-kind). */
+export const RUN_KINDS = ['backfill', 'dlq-replay'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+/** `bf-` (backfill) or `rp-` (dlq replay), a UTC timestamp and 8 random hex digits: bf-20260102T030405Z-0a1b2c3d. */
+export const RUN_ID_PATTERN = '^(bf|rp)-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$';
+
+/** The operator run that published an event (absent for live events). */
+export interface RunRef {
+  readonly id: string;
+  readonly kind: RunKind;
+}
+
 /** Fields every normalised event has. Times are kept as sent (ISO-8601 with zone) plus epoch ms. */
 interface EventBase {
   readonly eventId: string;
@@ -20,6 +32,8 @@ interface EventBase {
   /** Business time: createdAt / statusChangedAt. */
   readonly businessTime: string;
   readonly businessMs: number;
+  /** Set when an operator run (backfill, dlq replay) published the record; absent for live events. */
+  readonly run?: RunRef;
 }
 
 export interface CaseCreated extends EventBase {
@@ -64,6 +78,8 @@ export interface CaseRecord {
   readonly lastEventTime: string;
   readonly eventCount: number;
   readonly updatedAt: string;
+  /** Run id of the operator run that published the latest event (lastEventId); null when it was live. */
+  readonly lastRunId: string | null;
 }
 
 export interface HistoryEntry {
@@ -78,6 +94,9 @@ export interface HistoryEntry {
   readonly reason: string | null;
   /** oldStatus differs from the status this UCM case had just before (in order-key order). */
   readonly gap: boolean;
+  /** The operator run that published this event; both null for a live event. */
+  readonly runId: string | null;
+  readonly runKind: RunKind | null;
 }
 
 /** Dead-letter categories (ADR 0003; dlq-record.ts says which are replay-eligible). */
@@ -129,6 +148,9 @@ export interface DlqRecord {
 const isoTime = { type: 'string', format: 'date-time', description: 'ISO-8601 with a zone offset' } as const;
 const id = { type: 'string', pattern: ID_PATTERN } as const;
 const status = { type: 'string', enum: [...STATUSES] } as const;
+const runId = {
+  oneOf: [{ type: 'string', pattern: RUN_ID_PATTERN }, { type: 'null' }],
+} as const;
 const ucmStatus = {
   type: 'string',
   minLength: 1,
@@ -219,6 +241,7 @@ export const caseRecordSchema = {
     'lastEventTime',
     'eventCount',
     'updatedAt',
+    'lastRunId',
   ],
   properties: {
     urpCaseId: id,
@@ -237,6 +260,12 @@ export const caseRecordSchema = {
     lastEventTime: isoTime,
     eventCount: { type: 'integer', minimum: 1, description: 'Distinct accepted events' },
     updatedAt: { ...isoTime, description: 'Processing time of the last change' },
+    lastRunId: {
+      ...runId,
+      description:
+        'Run id of the backfill or dlq replay that published the latest event (lastEventId); null when that ' +
+        'event was live',
+    },
   },
 } as const;
 
@@ -256,6 +285,8 @@ export const historyEntrySchema = {
     'source',
     'reason',
     'gap',
+    'runId',
+    'runKind',
   ],
   properties: {
     eventId: { type: 'string' },
@@ -270,6 +301,14 @@ export const historyEntrySchema = {
     gap: {
       type: 'boolean',
       description: 'oldStatus does not match the status this UCM case had just before',
+    },
+    runId: {
+      ...runId,
+      description: 'Run id of the backfill or dlq replay that published this event; null for a live event',
+    },
+    runKind: {
+      oneOf: [{ type: 'string', enum: [...RUN_KINDS] }, { type: 'null' }],
+      description: 'backfill or dlq-replay; null for a live event',
     },
   },
 } as const;

@@ -35,8 +35,16 @@ export interface UcmCaseState {
 export interface CaseState {
   readonly urpCaseId: string;
   readonly ucmCases: Readonly<Record<string, UcmCaseState>>;
-  /** The accepted event with the greatest order key. */
-  readonly latest: { readonly key: OrderKey; readonly ucmCaseId: string; readonly eventTime: string };
+  /**
+   * The accepted event with the greatest order key; `runId`: the operator run that published it (null or absent
+   * (state written by an older version) when it was live).
+   */
+  readonly latest: {
+    readonly key: OrderKey;
+    readonly ucmCaseId: string;
+    readonly eventTime: string;
+    readonly runId?: string | null;
+  };
   /** eventId -> eventTime (ms) of applied events still inside the dedupe window. */
   readonly seen: Readonly<Record<string, number>>;
   readonly eventCount: number;
@@ -87,6 +95,8 @@ function historyEntry(e: CaseEvent): StoredHistoryEntry {
     source: e.source,
     reason: created ? null : (e.reason ?? null),
     gap: false,
+    runId: e.run?.id ?? null,
+    runKind: e.run?.kind ?? null,
     key: keyOf(e),
   };
 }
@@ -163,7 +173,7 @@ export function reduceCase(
   ucmCases[event.ucmCaseId] = applyToUcmCase(prev, event);
   const latest =
     !state || compareOrderKeys(key, state.latest.key) > 0
-      ? { key, ucmCaseId: event.ucmCaseId, eventTime: event.eventTime }
+      ? { key, ucmCaseId: event.ucmCaseId, eventTime: event.eventTime, runId: event.run?.id ?? null }
       : state.latest;
   const seen = rememberSeen(state?.seen ?? {}, event, opts);
 

@@ -80,6 +80,12 @@ describe('operations CLI', () => {
     expect(first.stdout).toMatch(/done: 42 lines, 40 cases, \d+ events, \d+ published, 1 rejected/);
     expect(first.stdout).toContain('line 11: not JSON');
     expect(JSON.parse(await readFile(rejects, 'utf8'))).toMatchObject({ line: 11 });
+    // Lineage: the printed run id is on every published record, and the case history shows it.
+    const runId = /backfill run (bf-\d{8}T\d{6}Z-[0-9a-f]{8}):/.exec(first.stdout)![1]!;
+    const inputRecords = await readTopicToEnd(cluster.kafka, cluster.input);
+    expect(inputRecords.length).toBeGreaterThan(0);
+    for (const r of inputRecords)
+      expect(r.headers).toMatchObject({ 'x-usc-run-id': runId, 'x-usc-run-kind': 'backfill' });
 
     // Every accepted event publishes the case once: the first run is complete when the output holds one record
     // per published event.
@@ -98,6 +104,7 @@ describe('operations CLI', () => {
       statusChangedAt: '2025-02-03T10:03:00Z',
       attributes: { priority: 'high' },
       eventCount: 3,
+      lastRunId: runId,
     });
     expect(JSON.stringify([...table.values()])).not.toContain('123-45-6789');
 
@@ -177,6 +184,13 @@ describe('operations CLI', () => {
     const replay = await runCli(['dlq', 'replay', '--category', 'UNKNOWN_STATUS'], toolEnv(a));
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toContain('scanned 3, matched 1, replayed 1, skipped 0');
+    const replayRun = /dlq replay run (rp-\d{8}T\d{6}Z-[0-9a-f]{8}):/.exec(replay.stdout)![1]!;
+    const republished = (await readTopicToEnd(cluster.kafka, cluster.input)).filter(
+      (r) => r.headers['x-usc-replay-of'] !== undefined,
+    );
+    expect(republished.map((r) => [r.headers['x-usc-run-id'], r.headers['x-usc-run-kind']])).toEqual([
+      [replayRun, 'dlq-replay'],
+    ]);
     await topics.waitUntil(
       () => JSON.parse(topics.latest(cluster.output).get(urp) ?? '{}').status === 'CLOSED',
       60_000,

@@ -103,6 +103,7 @@ describe('case-sync topology', () => {
       lastEventTime: at(2),
       eventCount: 2,
       updatedAt: new Date(Date.parse(at(30))).toISOString(),
+      lastRunId: null,
     });
     expect(await h.metric('ucm_case_events_consumed_total')).toEqual([
       'ucm_case_events_consumed_total{type="CASE_CREATED"} 1',

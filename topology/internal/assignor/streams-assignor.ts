@@ -90,7 +90,7 @@ export function createStreamsAssignor(opts: StreamsAssignorOptions): GroupAssign
         }
         result.set(host.memberId, { assignment, userData });
       }
-      logger.info(
+      logger.debug(
         {
           members: hosts.map((h) => ({
             instance: h.instanceId,

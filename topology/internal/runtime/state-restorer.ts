@@ -2,7 +2,8 @@
  * Restores stores from their changelog partitions, from each store's checkpoint to the changelog end offset read
  * when the restore starts (after the task's producer fenced the previous owner, so that end is stable). Only the
  * tail after the checkpoint is read; a checkpoint outside the changelog's [low, high] range means the local state
- * cannot be trusted: the store is wiped and restored from the start (logged).
+ * cannot be trusted: the store is wiped and restored from the start (logged). A long restore reports its progress
+ * (per store: records restored so far, offsets remaining) at info every 5 s ({@link RestoreProgress}).
  */
 import {
   openAdmin,
@@ -19,6 +20,93 @@ export interface RestoreResult {
   /** Records restored per store name (summed over partitions). */
   readonly restoredByStore: ReadonlyMap<string, number>;
   readonly restoredTotal: number;
+}
+
+/** Per store: records restored so far and changelog offsets still to read. */
+export interface StoreRestoreProgress {
+  readonly store: string;
+  readonly restored: number;
+  readonly remaining: number;
+}
+
+/** The timer functions {@link RestoreProgress} uses (injected in tests). */
+export interface ProgressTimer {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const realTimer: ProgressTimer = {
+  setInterval: (fn, ms) => {
+    const handle = setInterval(fn, ms);
+    handle.unref?.();
+    return handle;
+  },
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+};
+
+/** Restore progress per store: restored records counted, remaining = changelog end - position (offsets). */
+export function restoreProgress(
+  targets: Iterable<{ readonly store: string; readonly position: bigint; readonly end: bigint }>,
+  restoredByStore: ReadonlyMap<string, number>,
+): StoreRestoreProgress[] {
+  const remaining = new Map<string, bigint>();
+  for (const t of targets) {
+    remaining.set(t.store, (remaining.get(t.store) ?? 0n) + (t.end > t.position ? t.end - t.position : 0n));
+  }
+  return [...remaining]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([store, left]) => ({ store, restored: restoredByStore.get(store) ?? 0, remaining: Number(left) }));
+}
+
+/**
+ * Reports a running restore every `everyMs` (default 5 s) at info: one line naming, per store, the records
+ * restored so far and the offsets remaining. Nothing is logged for a restore shorter than the interval.
+ */
+export class RestoreProgress {
+  private handle: unknown;
+  private readonly startedMs: number;
+
+  constructor(
+    private readonly sample: () => readonly StoreRestoreProgress[],
+    private readonly logger: Logger,
+    private readonly options: {
+      readonly everyMs?: number;
+      readonly now?: () => number;
+      readonly timer?: ProgressTimer;
+    } = {},
+  ) {
+    this.startedMs = (options.now ?? Date.now)();
+  }
+
+  start(): this {
+    const timer = this.options.timer ?? realTimer;
+    this.handle = timer.setInterval(() => this.report(), this.options.everyMs ?? 5_000);
+    return this;
+  }
+
+  /** Logs the current progress (called by the timer). */
+  report(): void {
+    const stores = this.sample();
+    const elapsedS = ((this.options.now ?? Date.now)() - this.startedMs) / 1000;
+    this.logger.info(
+      {
+        elapsedS: Math.round(elapsedS),
+        restored: stores.reduce((n, s) => n + s.restored, 0),
+        remaining: stores.reduce((n, s) => n + s.remaining, 0),
+        stores: Object.fromEntries(
+          stores.map((s) => [s.store, { restored: s.restored, remaining: s.remaining }]),
+        ),
+      },
+      `restoring state stores (${Math.round(elapsedS)} s): ${stores
+        .map((s) => `${s.store} ${s.restored} restored, ${s.remaining} remaining`)
+        .join('; ')}`,
+    );
+  }
+
+  stop(): void {
+    if (this.handle !== undefined) (this.options.timer ?? realTimer).clearInterval(this.handle);
+    this.handle = undefined;
+  }
 }
 
 interface Target {
@@ -42,6 +130,12 @@ export async function restoreStores(
     readonly metrics: StreamsMetrics;
     /** Aborted on shutdown: the restore stops where it is (what it applied stays, with its checkpoint). */
     readonly signal?: AbortSignal;
+    /** Progress reporting interval (default 5 s), clock and timer (tests). */
+    readonly progress?: {
+      readonly everyMs?: number;
+      readonly now?: () => number;
+      readonly timer?: ProgressTimer;
+    };
   },
 ): Promise<RestoreResult> {
   const { logger, metrics } = options;
@@ -109,36 +203,54 @@ export async function restoreStores(
   );
 
   let restoredTotal = 0;
-  await readRangesToEnd(
-    kafka,
-    [...targets.values()].map((t) => ({
-      topic: t.topic,
-      partition: t.partition,
-      from: t.position.toString(),
-      end: t.end.toString(),
-    })),
-    async (range, batch) => {
-      const target = targets.get(topicPartitionKey(range.topic, range.partition))!;
-      const records = batch.records
-        .filter((r) => r.key !== null)
-        .map((r) => ({ key: r.key!, value: r.value, offset: r.offset }));
-      if (records.length === 0) return;
-      await target.store.restoreBatch(records);
-      const name = target.store.definition.name;
-      restoredByStore.set(name, (restoredByStore.get(name) ?? 0) + records.length);
-      restoredTotal += records.length;
-      metrics.recordsRestored(name, records.length);
-    },
-    {
-      groupPrefix: options.groupPrefix,
-      logger,
-      signal: options.signal,
-      onProgress: (range, position) => {
-        targets.get(topicPartitionKey(range.topic, range.partition))!.position = position;
-        remaining();
+  const progress = new RestoreProgress(
+    () =>
+      restoreProgress(
+        [...targets.values()].map((t) => ({
+          store: t.store.definition.name,
+          position: t.position,
+          end: t.end,
+        })),
+        restoredByStore,
+      ),
+    logger,
+    options.progress,
+  ).start();
+  try {
+    await readRangesToEnd(
+      kafka,
+      [...targets.values()].map((t) => ({
+        topic: t.topic,
+        partition: t.partition,
+        from: t.position.toString(),
+        end: t.end.toString(),
+      })),
+      async (range, batch) => {
+        const target = targets.get(topicPartitionKey(range.topic, range.partition))!;
+        const records = batch.records
+          .filter((r) => r.key !== null)
+          .map((r) => ({ key: r.key!, value: r.value, offset: r.offset }));
+        if (records.length === 0) return;
+        await target.store.restoreBatch(records);
+        const name = target.store.definition.name;
+        restoredByStore.set(name, (restoredByStore.get(name) ?? 0) + records.length);
+        restoredTotal += records.length;
+        metrics.recordsRestored(name, records.length);
       },
-    },
-  );
-  logger.info({ restoredTotal, byStore: Object.fromEntries(restoredByStore) }, 'state stores restored');
+      {
+        groupPrefix: options.groupPrefix,
+        logger,
+        signal: options.signal,
+        onProgress: (range, position) => {
+          targets.get(topicPartitionKey(range.topic, range.partition))!.position = position;
+          remaining();
+        },
+      },
+    );
+  } finally {
+    progress.stop();
+  }
+  // Debug: the task manager logs one summary line per batch of restored tasks.
+  logger.debug({ restoredTotal, byStore: Object.fromEntries(restoredByStore) }, 'state stores restored');
   return { restoredByStore, restoredTotal };
 }

@@ -55,6 +55,31 @@ export interface TaskManagerDeps {
 
 const STUCK_AFTER_MS = 30_000;
 
+/**
+ * Task ids for a log line, partitions of a subtopology in ranges: `0_0..0_11, 1_0..1_11, 2_3` (sorted by
+ * subtopology, then partition; ids that are not `<subtopology>_<partition>` are listed as they are).
+ */
+export function describeTaskIds(ids: Iterable<string>): string {
+  const bySub = new Map<number, number[]>();
+  const other: string[] = [];
+  for (const id of ids) {
+    const m = /^(\d+)_(\d+)$/.exec(id);
+    if (!m) other.push(id);
+    else (bySub.get(Number(m[1])) ?? bySub.set(Number(m[1]), []).get(Number(m[1]))!).push(Number(m[2]));
+  }
+  const parts: string[] = [];
+  for (const sub of [...bySub.keys()].sort((a, b) => a - b)) {
+    const ps = [...new Set(bySub.get(sub))].sort((a, b) => a - b);
+    for (let i = 0; i < ps.length;) {
+      let j = i;
+      while (j + 1 < ps.length && ps[j + 1] === ps[j]! + 1) j++;
+      parts.push(j > i ? `${sub}_${ps[i]}..${sub}_${ps[j]}` : `${sub}_${ps[i]}`);
+      i = j + 1;
+    }
+  }
+  return [...parts, ...other.sort()].join(', ') || '(none)';
+}
+
 export class TaskManager {
   private readonly active = new Map<string, StreamTask>();
   private readonly byPartition = new Map<string, StreamTask>();
@@ -223,8 +248,9 @@ export class TaskManager {
   private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
     if (tasks.length === 0) return;
     const { kafka, config, logger, metrics } = this.deps;
+    const startedMs = this.deps.clock();
     for (const t of tasks) t.beginRestore();
-    await restoreStores(
+    const restored = await restoreStores(
       kafka,
       tasks.flatMap((t) => [...t.stores.values()]),
       {
@@ -258,6 +284,7 @@ export class TaskManager {
       await admin.disconnect();
     }
     const consumer = this.deps.consumer();
+    const started: string[] = [];
     for (const task of tasks) {
       if (this.active.get(task.idString) !== task || task.state !== 'restoring') continue;
       const offsets = new Map<string, string>();
@@ -273,7 +300,20 @@ export class TaskManager {
         if (pos !== undefined) consumer.seek(s.topic, s.partition, pos);
         consumer.resume([{ topic: s.topic, partitions: [s.partition] }]);
       }
-      logger.info({ taskId: task.idString }, 'task restored and running');
+      logger.debug({ taskId: task.idString }, 'task restored and running');
+      started.push(task.idString);
+    }
+    if (started.length > 0) {
+      const seconds = (this.deps.clock() - startedMs) / 1000;
+      logger.info(
+        {
+          tasks: started.length,
+          taskIds: describeTaskIds(started),
+          restoredRecords: restored.restoredTotal,
+          seconds,
+        },
+        `${started.length} task${started.length === 1 ? '' : 's'} restored and running (${restored.restoredTotal} records restored in ${seconds.toFixed(1)} s)`,
+      );
     }
     this.deps.onTasksChanged();
   }
