@@ -1,21 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `urp-case-sync` binary. Commands: `start` (the service), `kafka` (the local broker), `describe`,
- * `reset`, `backfill`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected input, or a shutdown that
- * exceeded SHUTDOWN_TIMEOUT_MS), 2 invalid config or usage, 130 / 143 a second SIGINT / SIGTERM during shutdown.
+ * `reset`, `backfill`, `dlq list`, `dlq show`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected
+ * input, or a shutdown that exceeded SHUTDOWN_TIMEOUT_MS), 2 invalid config or usage, 130 / 143 a second SIGINT /
+ * SIGTERM during shutdown.
  */
-import { Registry } from 'prom-client';
 import { UscError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
-import { createCaseSyncMetrics } from '../processors/case-sync-metrics.js';
-import { caseSyncTopology } from '../processors/case-sync-topology.js';
 import type { Logger } from '../topology/processor.js';
-import { runBackfill } from './backfill-command.js';
 import { loadServiceConfig, parseFlags, rawSettings, SETTING_NAMES, type ServiceConfig } from './config.js';
-import { replayDlq } from './dlq-replay.js';
-import { runKafkaCommand } from './kafka-command.js';
-import { resetApplication } from './reset-command.js';
-import { runStartCommand, type ProcessControl } from './start-command.js';
+import type { ProcessControl } from './start-command.js';
+// Each command's module (and with it Kafka, fastify, LevelDB...) is imported only when that command runs, so usage
+// and configuration errors answer at once.
 
 const USAGE = `usage: urp-case-sync <command> [options] [--setting-name value ...]
 
@@ -29,12 +25,19 @@ commands:
                           machine's local state wiped; refused while instances are alive
   backfill --file <export.jsonl> [--rejects-file <out.jsonl>] [--dry-run]
                           publish deterministic UCM events for a JSON Lines export of historical cases
+  dlq list [--category <CAT,...>] [--since <ISO>] [--until <ISO>] [--event-id <id>]
+           [--urp-case-id <id>] [--ucm-case-id <id>] [--limit <n>] [--cursor <ref>] [--format text|json]
+                          list dead letters, newest first: ref, lastFailureAt, category, retryCount,
+                          replayEligible, eventId, errorField, message
+  dlq show <partition:offset>
+                          print one dead letter in full (pretty JSON)
   dlq replay (--all | --event-id <id,...> | --category <CAT,...> | --ref <partition:offset,...>)
              [--force] [--dry-run]
-                          re-publish chosen dead-letter records to the input topic after a fix
+                          re-publish chosen dead-letter records to the input topic after a fix;
+                          --dry-run lists what it would re-publish (ref, eventId, key) and what it skips
 
 Every setting (see README) can be given as an env var (HTTP_PORT) or a flag (--http-port).
-reset, backfill and dlq replay use KAFKA_BROKERS, or the embedded broker's address when it is unset.
+reset, backfill and dlq use KAFKA_BROKERS, or the embedded broker's address when it is unset.
 Exit codes: 0 ok, 1 failure or rejected input (start: also a shutdown longer than SHUTDOWN_TIMEOUT_MS),
 2 invalid configuration or usage, 130 / 143 a second SIGINT / SIGTERM while start shuts down.`;
 
@@ -45,6 +48,18 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   describe: ['FORMAT'],
   reset: ['DRY_RUN'],
   backfill: ['FILE', 'REJECTS_FILE', 'DRY_RUN'],
+  'dlq list': [
+    'CATEGORY',
+    'SINCE',
+    'UNTIL',
+    'EVENT_ID',
+    'URP_CASE_ID',
+    'UCM_CASE_ID',
+    'LIMIT',
+    'CURSOR',
+    'FORMAT',
+  ],
+  'dlq show': ['REF'],
   'dlq replay': ['ALL', 'EVENT_ID', 'CATEGORY', 'REF', 'FORCE', 'DRY_RUN'],
 };
 
@@ -120,14 +135,16 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = positionals[0] === 'dlq' ? `dlq ${positionals[1] ?? ''}`.trim() : positionals[0]!;
   const allowed = COMMAND_FLAGS[command];
   if (!allowed) throw usage(`unknown command ${JSON.stringify(positionals.join(' '))}`);
-  const extra = positionals.slice(command.split(' ').length);
+  // `dlq show <ref>` takes its ref as an argument (or --ref).
+  const argumentCount = command === 'dlq show' && flags.REF === undefined ? 1 : 0;
+  const extra = positionals.slice(command.split(' ').length + argumentCount);
   if (extra.length > 0) throw usage(`unexpected argument(s) to ${command}: ${extra.join(' ')}`);
   const settingNames: readonly string[] = SETTING_NAMES;
   const unknown = Object.keys(flags).filter((f) => !allowed.includes(f) && !settingNames.includes(f));
   if (unknown.length > 0) throw usage(`unknown option(s) for ${command}: ${unknown.map(kebab).join(', ')}`);
 
   const config = loadServiceConfig(rawSettings(flags));
-  const logger: Logger = createLogger(config.logLevel, { command });
+  const logger: Logger = createLogger(config.logLevel, { command }, { format: config.logFormat });
   const dryRun = flags.DRY_RUN === 'true';
   // Last resort: a bug that escapes every handler is logged as one structured line and ends the process with exit
   // code 1 (Node would otherwise print a bare stack). Committed state is intact: the next start resumes from it.
@@ -141,17 +158,22 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'start': {
       // Ended explicitly once stopped: a lingering handle must not keep a stopped (or failed) instance alive.
       const control = processControl(logger);
-      const code = await runStartCommand(config, logger, out, control, { demo: flags.DEMO === 'true' }).catch(
-        reportFailure,
-      );
+      const code = await (
+        await import('./start-command.js')
+      )
+        .runStartCommand(config, logger, out, control, { demo: flags.DEMO === 'true' })
+        .catch(reportFailure);
       await control.exit(code);
       return code;
     }
     case 'kafka':
-      return runKafkaCommand(config.embedded, logger, out, untilSignal);
+      return (await import('./kafka-command.js')).runKafkaCommand(config.embedded, logger, out, untilSignal);
     case 'describe': {
       const format = flags.FORMAT ?? 'text';
       if (format !== 'text' && format !== 'mermaid') throw usage('--format must be text or mermaid');
+      const { Registry } = await import('prom-client');
+      const { createCaseSyncMetrics } = await import('../processors/case-sync-metrics.js');
+      const { caseSyncTopology } = await import('../processors/case-sync-topology.js');
       const topology = caseSyncTopology(config.caseSync, {
         metrics: createCaseSyncMetrics(new Registry()),
         applicationId: config.streams.applicationId,
@@ -161,6 +183,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'reset': {
+      const { resetApplication } = await import('./reset-command.js');
       const plan = await resetApplication(config, toolBrokers(config, out), { dryRun, logger });
       out(`${dryRun ? 'reset plan (dry run, nothing changed)' : 'reset done'} for ${plan.applicationId}:`);
       out(
@@ -172,6 +195,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'backfill': {
       if (!flags.FILE || flags.FILE === 'true') throw usage('backfill needs --file <export.jsonl>');
+      const { runBackfill } = await import('./backfill-command.js');
       const report = await runBackfill(config, dryRun ? undefined : toolBrokers(config, out), {
         file: flags.FILE,
         rejectsFile: flags.REJECTS_FILE,
@@ -180,6 +204,29 @@ async function main(argv: readonly string[]): Promise<number> {
         out,
       });
       return report.rejected.length > 0 ? 1 : 0;
+    }
+    case 'dlq list': {
+      const raw = {
+        category: flags.CATEGORY,
+        since: flags.SINCE,
+        until: flags.UNTIL,
+        eventId: flags.EVENT_ID,
+        urpCaseId: flags.URP_CASE_ID,
+        ucmCaseId: flags.UCM_CASE_ID,
+        limit: flags.LIMIT,
+        cursor: flags.CURSOR,
+      };
+      const err = (line: string) => process.stderr.write(`${line}\n`);
+      return (await import('./dlq-command.js')).runDlqList(
+        { config, brokers: () => toolBrokers(config, err), logger, out, err },
+        raw,
+        flags.FORMAT,
+      );
+    }
+    case 'dlq show': {
+      const err = (line: string) => process.stderr.write(`${line}\n`);
+      const ctx = { config, brokers: () => toolBrokers(config, err), logger, out, err };
+      return (await import('./dlq-command.js')).runDlqShow(ctx, flags.REF ?? positionals[2]);
     }
     case 'dlq replay': {
       const filter = {
@@ -192,10 +239,16 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!filter.all && !filter.eventIds && !filter.categories && !filter.refs) {
         throw usage('dlq replay needs a selection: --all, --event-id, --category or --ref');
       }
+      const { replayDlq } = await import('./dlq-replay.js');
       const report = await replayDlq(config, toolBrokers(config, out), filter, { dryRun, logger });
       out(
         `dlq replay${dryRun ? ' (dry run, nothing published)' : ''}: scanned ${report.scanned}, matched ${report.matched}, replayed ${report.replayed}, skipped ${report.skipped.length}`,
       );
+      for (const s of report.selected) {
+        out(
+          `  ${dryRun ? 'would replay' : 'replayed'} ${s.ref}: eventId ${s.eventId ?? '-'}, key ${s.key ?? '(none)'}`,
+        );
+      }
       for (const s of report.skipped) out(`  skipped ${s.ref}: ${s.reason}`);
       return 0;
     }
