@@ -9,7 +9,13 @@
  *  - new tasks are paused, then: producer fences the previous owner -> stores open (standby copy released first)
  *    -> changelog tail restored -> committed offsets read -> seek -> resume -> running.
  */
-import { TaskCorruptedError, TaskMigratedError, UscError, describeError } from '../../../common/errors.js';
+import {
+  TaskCorruptedError,
+  TaskMigratedError,
+  UscError,
+  describeError,
+  hasCode,
+} from '../../../common/errors.js';
 import {
   classifyKafkaError,
   isDefinitelyFatal,
@@ -480,6 +486,16 @@ export class TaskManager {
     if (this.active.get(task.idString) !== task) {
       // Already replaced (work of the old incarnation failing late): just make sure it is closed.
       await task.close(false).catch(() => {});
+      return;
+    }
+    if (hasCode(err, 'USC_ERR_RECORD_FAILED')) {
+      // A punctuation failed and the record-error policy said fail: the same answer as for a record in process()
+      // (the instance stops, tasks close dirty), not a re-created task that fails again at the next tick.
+      this.deps.logger.error(
+        { taskId: task.idString, err: describeError(err) },
+        'a punctuation failed and the record-error policy says fail; stopping the instance',
+      );
+      this.deps.onFatal(err);
       return;
     }
     if (isDefinitelyFatal(err)) {
