@@ -30,9 +30,10 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
-          globalSetup: ['test/support/browser-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // The console test runs real instances: the broker comes from the integration setup (or KAFKA_BROKERS).
+          globalSetup: ['test/support/global-setup.ts', 'test/support/browser-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

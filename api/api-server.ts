@@ -22,6 +22,7 @@ import { createApiMetrics } from './api-metrics.js';
 import { bearerMatches, isPublicPath } from './auth.js';
 import { registerCaseListRoutes } from './case-list-routes.js';
 import { registerCaseRoutes } from './case-routes.js';
+import { registerConsolePage } from './console-page.js';
 import { registerDlqRoutes } from './dlq-routes.js';
 import { httpForwarder, type Forwarder } from './forwarder.js';
 import { openApiDocument, registerApiDocs, type ApiSchemas } from './openapi.js';
@@ -125,5 +126,6 @@ export function createApiServer(opts: ApiServerOptions): FastifyInstance {
   const doc = openApiDocument(opts.schemas, opts.version);
   // Public (auth.ts): the document holds no data; Swagger UI at /docs, its "Try it out" sends the bearer token.
   registerApiDocs(app, doc);
+  registerConsolePage(app); // public page (auth.ts); its data comes from the JSON routes with the token
   return app;
 }
