@@ -7,6 +7,12 @@ export interface ApiMetrics {
 }
 
 export function createApiMetrics(registry: Registry): ApiMetrics {
+  const metrics = declareApiMetrics(registry);
+  for (const outcome of ['ok', 'failed']) metrics.forwarded.inc({ outcome }, 0); // exported at 0 from the start
+  return metrics;
+}
+
+function declareApiMetrics(registry: Registry): ApiMetrics {
   return {
     requestSeconds: new Histogram({
       name: 'usc_api_request_duration_seconds',

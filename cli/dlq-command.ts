@@ -94,11 +94,15 @@ export async function runDlqShow(ctx: DlqToolContext, rawRef: string | undefined
     logger: ctx.logger,
   });
   if (!entry) {
-    ctx.err(`urp-case-sync: no dead letter at ${ref.value.ref} in ${ctx.config.caseSync.dlqTopic}`);
+    ctx.err(
+      `urp-case-sync: USC_ERR_API_NOT_FOUND: no dead letter at ${ref.value.ref} in ${ctx.config.caseSync.dlqTopic}`,
+    );
     return 1;
   }
   if (!entry.ok) {
-    ctx.err(`urp-case-sync: the record at ${entry.ref} is not a dead letter: ${entry.reason}`);
+    ctx.err(
+      `urp-case-sync: USC_ERR_API_NOT_FOUND: the record at ${entry.ref} is not a dead letter: ${entry.reason}`,
+    );
     return 1;
   }
   const { ref: at, partition, offset, record } = entry;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `urp-case-sync` binary. Commands: `start` (the service), `kafka` (the local broker), `describe`,
- * `reset`, `backfill`, `dlq list`, `dlq show`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected
+ * `reset`, `backfill`, `send`, `dlq list`, `dlq show`, `dlq replay`. Exit codes: 0 ok, 1 runtime failure (or rejected
  * input, or a shutdown that exceeded SHUTDOWN_TIMEOUT_MS), 2 invalid config or usage, 130 / 143 a second SIGINT /
  * SIGTERM during shutdown.
  */
@@ -25,6 +25,9 @@ commands:
                           machine's local state wiped; refused while instances are alive
   backfill --file <export.jsonl> [--rejects-file <out.jsonl>] [--dry-run]
                           publish deterministic UCM events for a JSON Lines export of historical cases
+  send (--example [--urp-case-id <id>] | --file <event.json>)
+                          publish one UCMv2 event (JSON) to the input topic, keyed by its payload.ucmCaseId;
+                          --example sends a valid CASE_CREATED (urpCaseId URP-EXAMPLE-1 by default)
   dlq list [--category <CAT,...>] [--since <ISO>] [--until <ISO>] [--event-id <id>]
            [--urp-case-id <id>] [--ucm-case-id <id>] [--limit <n>] [--cursor <ref>] [--format text|json]
                           list dead letters, newest first: ref, lastFailureAt, category, retryCount,
@@ -37,7 +40,7 @@ commands:
                           --dry-run lists what it would re-publish (ref, eventId, key) and what it skips
 
 Every setting (see README) can be given as an env var (HTTP_PORT) or a flag (--http-port).
-reset, backfill and dlq use KAFKA_BROKERS, or the embedded broker's address when it is unset.
+reset, backfill, send and dlq use KAFKA_BROKERS, or the embedded broker's address when it is unset.
 Exit codes: 0 ok, 1 failure or rejected input (start: also a shutdown longer than SHUTDOWN_TIMEOUT_MS),
 2 invalid configuration or usage, 130 / 143 a second SIGINT / SIGTERM while start shuts down.`;
 
@@ -48,6 +51,7 @@ const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   describe: ['FORMAT'],
   reset: ['DRY_RUN'],
   backfill: ['FILE', 'REJECTS_FILE', 'DRY_RUN'],
+  send: ['EXAMPLE', 'FILE', 'URP_CASE_ID'],
   'dlq list': [
     'CATEGORY',
     'SINCE',
@@ -107,22 +111,75 @@ function processControl(logger: Logger): ProcessControl {
   };
 }
 
-/** Writes a failure to stderr (a stack only for errors that are not the project's own) and returns the exit code. */
+/** The brokers the command talks to (set once known), for the message of an unreachable broker. */
+let contactedBrokers: readonly string[] | undefined;
+/** How long the command tried before giving up on them (start: its startup retry budget). */
+let giveUpAfter = '';
+/** LOG_LEVEL once the configuration is loaded: debug (or trace) adds the stack of an unexpected error. */
+let logLevel: string | undefined;
+
+/** Connection timeout and retries of the one-shot tools: an unreachable broker is reported in seconds. */
+const TOOL_CONNECTION_TIMEOUT_MS = 2_000;
+const TOOL_RETRIES = 2;
+const TOOL_GIVE_UP_SECONDS = Math.ceil(((TOOL_RETRIES + 1) * TOOL_CONNECTION_TIMEOUT_MS + 1_000) / 1_000);
+
+/** True if `err` (or what it wraps) says no broker could be connected to (refused, timed out, not resolved). */
+function isBrokerUnreachable(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 10 && current instanceof Error; depth++) {
+    if (current instanceof UscError) return current.code === 'USC_ERR_KAFKA_UNREACHABLE';
+    const text = `${current.name} ${current.message}`;
+    if (
+      /KafkaJSConnectionError|KafkaJSBrokerNotFound|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|connection timeout|failed to connect to seed broker/i.test(
+        text,
+      )
+    ) {
+      return true;
+    }
+    const next = current as Error & { originalError?: unknown };
+    current = next.originalError ?? next.cause;
+  }
+  return false;
+}
+
+/** Every failure as a {@link UscError}: the project's own unchanged, an unreachable broker and anything else coded. */
+function asUscError(err: unknown): UscError {
+  if (err instanceof UscError) return err;
+  if (contactedBrokers && isBrokerUnreachable(err)) {
+    return new UscError(
+      'USC_ERR_KAFKA_UNREACHABLE',
+      `no Kafka broker answered at ${contactedBrokers.join(',')} within ${giveUpAfter}; check KAFKA_BROKERS or start one with npm run kafka`,
+      { cause: err },
+    );
+  }
+  return new UscError(
+    'USC_ERR_CLI_UNEXPECTED',
+    `${err instanceof Error ? err.message : String(err)} (run with LOG_LEVEL=debug for the stack trace)`,
+    { cause: err },
+  );
+}
+
+/**
+ * Writes a failure to stderr as one line `urp-case-sync: <code>: <message>` (usage errors: the usage after it; a
+ * stack only with LOG_LEVEL=debug) and returns the exit code.
+ */
 function reportFailure(err: unknown): number {
-  const code = err instanceof UscError ? err.code : undefined;
-  process.stderr.write(`urp-case-sync: ${err instanceof Error ? err.message : String(err)}\n`);
-  if (code === undefined && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return code === 'USC_ERR_CONFIG_INVALID' || code === 'USC_ERR_CLI_USAGE' ? 2 : 1;
+  const failure = asUscError(err);
+  process.stderr.write(`urp-case-sync: ${failure.code}: ${failure.message}\n`);
+  const debug = logLevel === 'debug' || logLevel === 'trace';
+  const original = failure.cause ?? failure;
+  if (debug && original instanceof Error && original.stack) process.stderr.write(`${original.stack}\n`);
+  return failure.code === 'USC_ERR_CONFIG_INVALID' || failure.code === 'USC_ERR_CLI_USAGE' ? 2 : 1;
 }
 
 /** The brokers of the tools: KAFKA_BROKERS, else the embedded broker `npm start` / `npm run kafka` runs. */
 function toolBrokers(config: ServiceConfig, out: (line: string) => void): readonly string[] {
-  if (config.kafkaBrokers) return config.kafkaBrokers;
+  if (config.kafkaBrokers) return (contactedBrokers = config.kafkaBrokers);
   const address = `127.0.0.1:${config.embedded.port}`;
   out(
     `KAFKA_BROKERS is not set: using the embedded broker at ${address} (started by npm start or npm run kafka)`,
   );
-  return [address];
+  return (contactedBrokers = [address]);
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -143,7 +200,20 @@ async function main(argv: readonly string[]): Promise<number> {
   const unknown = Object.keys(flags).filter((f) => !allowed.includes(f) && !settingNames.includes(f));
   if (unknown.length > 0) throw usage(`unknown option(s) for ${command}: ${unknown.map(kebab).join(', ')}`);
 
-  const config = loadServiceConfig(rawSettings(flags));
+  const loaded = loadServiceConfig(rawSettings(flags));
+  logLevel = loaded.logLevel;
+  // The one-shot tools give up on an unreachable broker after a few seconds (start retries, see cli/service.ts).
+  const config: ServiceConfig =
+    command === 'start' || command === 'kafka' || command === 'describe'
+      ? loaded
+      : {
+          ...loaded,
+          kafka: { ...loaded.kafka, connectionTimeoutMs: TOOL_CONNECTION_TIMEOUT_MS, retries: TOOL_RETRIES },
+        };
+  if (command === 'start') {
+    contactedBrokers = config.kafkaBrokers;
+    giveUpAfter = 'the startup retry budget of 120 s';
+  } else giveUpAfter = `${TOOL_GIVE_UP_SECONDS} s`;
   const logger: Logger = createLogger(config.logLevel, { command }, { format: config.logFormat });
   const dryRun = flags.DRY_RUN === 'true';
   // Last resort: a bug that escapes every handler is logged as one structured line and ends the process with exit
@@ -204,6 +274,21 @@ async function main(argv: readonly string[]): Promise<number> {
         out,
       });
       return report.rejected.length > 0 ? 1 : 0;
+    }
+    case 'send': {
+      const file = flags.FILE === 'true' ? undefined : flags.FILE;
+      const example = flags.EXAMPLE === 'true';
+      if (Boolean(file) === example)
+        throw usage('send needs exactly one of --example or --file <event.json>');
+      const { runSend } = await import('./send-command.js');
+      await runSend(config, toolBrokers(config, out), {
+        file,
+        example,
+        urpCaseId: flags.URP_CASE_ID,
+        logger,
+        out,
+      });
+      return 0;
     }
     case 'dlq list': {
       const raw = {

@@ -11,7 +11,7 @@ import { createApiServer } from '../api/index.js';
 import { describeError, UscError } from '../common/errors.js';
 import { createKafka, ensureTopics, openAdmin, partitionCounts, type KafkaClient } from '../kafka/index.js';
 import { classifyKafkaError, isDefinitelyFatal } from '../kafka/errors.js';
-import { createCaseSyncMetrics } from '../processors/case-sync-metrics.js';
+import { createCaseSyncMetrics, initialiseCaseSyncMetrics } from '../processors/case-sync-metrics.js';
 import { caseSyncTopology } from '../processors/case-sync-topology.js';
 import { caseStoresView } from '../processors/case-sync-view.js';
 import type { CaseSyncSettings } from '../processors/domain/case-sync-settings.js';
@@ -179,9 +179,12 @@ export async function startService(
   const clock = opts.retry?.clock ?? Date.now;
   const startedAt = clock();
   const budget = opts.retry?.maxTotalMs ?? 120_000;
+  // Topic creation is the first contact with the brokers: a client with few retries of its own makes an unreachable
+  // broker fail each attempt in seconds, so every startup retry is one warn line (not minutes of silence).
+  const firstContact = createKafka({ ...config.kafka, brokers, retries: config.kafka.retries ?? 2 }, logger);
   await retryStartup(
     'creating the application topics',
-    () => ensureAppTopics(kafka, config, settings, logger),
+    () => ensureAppTopics(firstContact, config, settings, logger),
     logger,
     opts.retry,
   );
@@ -197,7 +200,7 @@ async function startOnce(config: ServiceConfig, kafka: KafkaClient, logger: Logg
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const topology = caseSyncTopology(settings, {
-    metrics: createCaseSyncMetrics(registry),
+    metrics: initialiseCaseSyncMetrics(createCaseSyncMetrics(registry)),
     applicationId: config.streams.applicationId,
     logger,
   });
@@ -224,7 +227,17 @@ async function startOnce(config: ServiceConfig, kafka: KafkaClient, logger: Logg
       logger,
     ),
   });
-  await api.listen({ host: config.httpHost, port: config.httpPort });
+  try {
+    await api.listen({ host: config.httpHost, port: config.httpPort });
+  } catch (err) {
+    await api.close().catch(() => {});
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new UscError(
+      'USC_ERR_HTTP_PORT_TAKEN',
+      `port ${config.httpPort} on ${config.httpHost} is in use; stop what holds it or set HTTP_PORT`,
+      { cause: err },
+    );
+  }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const url = `${config.apiTls ? 'https' : 'http'}://${config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost}:${port}`;

@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   USC_ERR_API_UNSUPPORTED_MEDIA_TYPE: 'The request body has a content type other than application/json.',
   USC_ERR_API_HEADERS_TOO_LARGE: 'The request line and headers are larger than the HTTP server accepts.',
   USC_ERR_CLI_USAGE: 'Unknown command or bad flags.',
+  USC_ERR_CLI_UNEXPECTED:
+    'An unexpected error (not one of the codes above) ended the command; a bug or an environment problem.',
+  USC_ERR_HTTP_PORT_TAKEN: 'The HTTP port (HTTP_HOST:HTTP_PORT) is already in use.',
+  USC_ERR_KAFKA_UNREACHABLE: 'No Kafka broker answered at KAFKA_BROKERS within the connection timeout.',
   USC_ERR_RESET_INSTANCES_ALIVE: 'Reset refused: members of the application are still in the consumer group.',
 } as const;
 

@@ -21,6 +21,11 @@ export interface KafkaConnectionConfig {
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /**
+   * How often kafkajs retries a failed request or connection (default 8, backing off up to 5 s). The one-shot
+   * tools (reset, backfill, dlq) set a small number so an unreachable broker is reported in seconds, not minutes.
+   */
+  readonly retries?: number;
 }
 
 /** A kafkajs client; treat it as opaque outside kafka/. */
@@ -44,14 +49,22 @@ function saslOptions(sasl: KafkaConnectionConfig['sasl']): SASLOptions | undefin
 // kafkajs logs every retried protocol error at ERROR (e.g. "coordinator is loading" while the broker starts);
 // those are expected during startup and rebalances, so they are demoted to debug unless they are final.
 const NOISY =
-  /coordinator is (loading|not available)|not the correct coordinator|concurrent operation on the same transaction|rebalanc|not the leader|leadership election|unknown topic or partition/i;
+  /coordinator is (loading|not available)|not the correct coordinator|concurrent operation on the same transaction|rebalanc|not the leader|leadership election|unknown topic or partition|does not host this topic-partition/i;
+
+// Connection attempts that fail (broker down, wrong address, still starting): kafkajs logs each attempt and each
+// seed broker at ERROR, 16 lines for one unreachable broker. The caller reports the outcome once (the tools as
+// USC_ERR_KAFKA_UNREACHABLE, `start` as one warn line per startup retry, the runtime through its own recovery),
+// so these are debug-level; every other kafkajs error stays visible.
+export const CONNECTION_NOISE =
+  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|connection (error|timeout)|failed to connect to seed broker|KafkaJSConnectionError|KafkaJSConnectionClosedError|closed connection|connection.*closed/i;
 
 function logCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
       const entry = { kafkajs: true, ...extra };
-      if (level === KafkaLogLevel.ERROR && !NOISY.test(`${message} ${String(extra.error ?? '')}`)) {
+      const text = `${message} ${String(extra.error ?? '')}`;
+      if (level === KafkaLogLevel.ERROR && !NOISY.test(text) && !CONNECTION_NOISE.test(text)) {
         logger.error(entry, message);
       } else if (level <= KafkaLogLevel.WARN && level !== KafkaLogLevel.NOTHING) {
         logger.debug(entry, message);
@@ -70,6 +83,6 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger): Kafk
     requestTimeout: config.requestTimeoutMs ?? 30_000,
     logLevel: KafkaLogLevel.WARN,
     logCreator: logCreator(logger.child({ component: 'kafkajs' })),
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    retry: { initialRetryTime: 100, retries: config.retries ?? 8, maxRetryTime: 5_000 },
   });
 }

@@ -4,7 +4,7 @@
  * bounded vocabularies; record keys never become labels.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { CaseEvent } from './domain/event-contract.js';
+import { DLQ_CATEGORIES, EVENT_TYPES, RUN_KINDS, type CaseEvent } from './domain/event-contract.js';
 
 /** The `origin` label of applied events: live, or the kind of operator run that published the event. */
 export type EventOrigin = 'live' | 'backfill' | 'dlq-replay';
@@ -22,6 +22,27 @@ export interface CaseSyncMetrics {
 }
 
 export function createCaseSyncMetrics(registry: Registry): CaseSyncMetrics {
+  return declareCaseSyncMetrics(registry);
+}
+
+/**
+ * Exports every known label set at 0 (event types, DLQ categories, late x origin), so a counter that never moved
+ * still has a sample on GET /metrics (docs/operations.md lists them all). The service calls it at startup; tests
+ * that compare exact series leave it out.
+ */
+export function initialiseCaseSyncMetrics(metrics: CaseSyncMetrics): CaseSyncMetrics {
+  for (const type of EVENT_TYPES) metrics.consumed.inc({ type }, 0);
+  for (const category of DLQ_CATEGORIES) {
+    metrics.failed.inc({ reason: category }, 0);
+    metrics.dlqWrites.inc({ category }, 0);
+  }
+  for (const late of ['false', 'true']) {
+    for (const origin of ['live', ...RUN_KINDS]) metrics.applied.inc({ late, origin }, 0);
+  }
+  return metrics;
+}
+
+function declareCaseSyncMetrics(registry: Registry): CaseSyncMetrics {
   const registers = [registry];
   return {
     consumed: new Counter({

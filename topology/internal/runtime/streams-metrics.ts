@@ -102,13 +102,37 @@ export class StreamsMetrics implements StoreMetrics {
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers,
     });
+    // Label sets known up front are exported at 0 from the start, so a dashboard (and an alert on a rate) sees
+    // "nothing happened yet" rather than "no such metric". Store and partition labels appear with their tasks.
+    for (const outcome of ['committed', 'failed']) this.commitsTotal.inc({ outcome }, 0);
+    for (const stage of ['deserialize', 'process', 'punctuate']) {
+      for (const action of ['continue', 'fail']) this.recordErrors.inc({ stage, action }, 0);
+    }
+    for (const kind of ['active', 'standby']) this.tasks.set({ kind }, 0);
   }
 
   observeOperation(store: string, op: 'get' | 'put' | 'delete' | 'range' | 'flush', seconds: number): void {
     this.storeOperationSeconds.observe({ store, op }, seconds);
+    this.knowStore(store);
+  }
+
+  private readonly knownStores = new Set<string>();
+
+  /**
+   * A store seen for the first time (its first operation: it is open, so nothing is left to restore unless the
+   * restorer says otherwise later) gets its restore and standby series at 0, so they exist before any restore.
+   */
+  private knowStore(store: string): void {
+    if (this.knownStores.has(store)) return;
+    this.knownStores.add(store);
+    this.restoreRecords.inc({ store }, 0);
+    this.standbyUpdateRecords.inc({ store }, 0);
+    // The restorer sets this gauge again on each restore pass, so a restore under way is not hidden for long.
+    this.restoreRemaining.set({ store }, 0);
   }
 
   recordsRestored(store: string, count: number): void {
     this.restoreRecords.inc({ store }, count);
+    this.knowStore(store);
   }
 }
