@@ -1,7 +1,7 @@
 /**
  * GET /cases on three real instances in one group: pages of 7 walked from every instance return every case
  * exactly once in urpCaseId order, the status and updatedSince filters, and the same after one instance stopped
- * and the group settled.
+ * and the group settled. GET /dlq pages the same dead letters from every instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateUcmEvents } from '../../processors/simulation/ucm-event-generator.js';
@@ -16,6 +16,7 @@ const records = generateUcmEvents({
   prefix: 'LST',
   duplicateRate: 0.1,
   missingUrpRate: 0.1,
+  invalidRate: 0.05,
   shuffleWindow: 4,
 });
 const model = expectedOutcome(records);
@@ -97,6 +98,28 @@ describe('GET /cases on three instances', () => {
     const bad = await cluster.get(a, '/cases?limit=501');
     expect(bad.status).toBe(400);
     expect(bad.body.error?.code).toBe('USC_ERR_API_BAD_REQUEST');
+
+    // Dead letters: GET /dlq pages the group's one dead-letter topic, the same from every instance.
+    const immediate = [...model.dlq]
+      .filter(([category]) => category !== 'UNRESOLVED_CORRELATION')
+      .reduce((n, [, count]) => n + count, 0);
+    expect(immediate).toBeGreaterThan(0);
+    const walkDlq = async (member: ClusterMember): Promise<string[]> => {
+      const refs: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 1_000; page++) {
+        const res = await cluster.get(member, `/dlq?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        refs.push(...(res.body.items as { ref: string }[]).map((d) => d.ref));
+        cursor = res.body.nextCursor as string | null;
+        if (cursor === null) return refs;
+      }
+      throw new Error('too many dead-letter pages');
+    };
+    await expect.poll(async () => (await walkDlq(a)).length, { timeout: 60_000 }).toBe(immediate);
+    const fromA = await walkDlq(a);
+    expect(new Set(fromA).size).toBe(immediate);
+    for (const m of [b, c]) expect(await walkDlq(m), m.name).toEqual(fromA);
 
     // One instance stops; once the group settled (owner maps agree, tasks restored) the listing is whole again.
     await cluster.close('c');
