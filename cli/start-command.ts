@@ -217,9 +217,8 @@ export async function runStartCommand(
       out(
         `  API:      ${service.url}/cases/<urpCaseId>   (docs ${service.url}/docs, OpenAPI ${service.url}/openapi.json)`,
       );
-      out(
-        `  health:   ${service.url}/readyz   metrics: ${service.url}/metrics   topology: ${service.url}/topology`,
-      );
+      out(`  console:  ${service.url}/console   topology: ${service.url}/topology/view`);
+      out(`  health:   ${service.url}/readyz   metrics: ${service.url}/metrics`);
       out(
         `  topics:   in ${settings.inputTopic} -> out ${settings.outputTopic} (dead letters ${settings.dlqTopic}) on ${brokers.join(',')}`,
       );
