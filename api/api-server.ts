@@ -25,7 +25,8 @@ import { registerCaseRoutes } from './case-routes.js';
 import { registerConsolePage } from './console-page.js';
 import { registerDlqRoutes } from './dlq-routes.js';
 import { httpForwarder, type Forwarder } from './forwarder.js';
-import { openApiDocument, registerApiDocs, type ApiSchemas } from './openapi.js';
+import { registerApiDocs } from './openapi-docs.js';
+import { openApiDocument, type ApiSchemas } from './openapi.js';
 import { registerOpsRoutes } from './ops-routes.js';
 
 export interface ApiServerOptions {

@@ -3,10 +3,7 @@
  * (passed in, so the document cannot drift from the contracts), and its interactive UI (Swagger UI at /docs,
  * served from this process, no CDN).
  */
-import fastifySwagger, { type StaticDocumentSpec } from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
-import { ERROR_CODES, type ErrorCode } from '../common/errors.js';
+import { describeEverything } from './openapi-docs.js';
 import { ID_PATTERN } from './params.js';
 import { MAX_BATCH } from './case-routes.js';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './case-list-routes.js';
@@ -69,479 +66,361 @@ const served = {
 };
 
 export function openApiDocument(schemas: ApiSchemas, version: string): Record<string, unknown> {
-  return describeEverything({
-    openapi: '3.1.0',
-    info: {
-      title: 'urp-case-sync query API',
-      version,
-      description:
-        'Latest UCMv2 case id and status of each URP case. Any instance answers any key: the owner of the ' +
-        "key's partition answers, others forward once. Authorization: Bearer <API_TOKEN> when configured. " +
-        'Every error, on any path, is {"error": {"code", "message"}} with a USC_ERR_API_* code: also 408 ' +
-        '(USC_ERR_API_REQUEST_TIMEOUT) and 431 (USC_ERR_API_HEADERS_TOO_LARGE, request line and headers over ' +
-        '16 KiB), after which the connection is closed.',
-    },
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: errorSchema,
-        Readiness: {
-          type: 'object',
-          required: ['ready', 'state', 'instance'],
-          properties: { ready: { type: 'boolean' }, state: { type: 'string' }, instance: { type: 'string' } },
-        },
-        CaseRecord: schemas.caseRecord,
-        HistoryEntry: schemas.historyEntry,
-        DlqRecord: schemas.dlqRecord ?? { type: 'object' },
-        DeadLetter: deadLetterSchema,
+  return describeEverything(
+    {
+      openapi: '3.1.0',
+      info: {
+        title: 'urp-case-sync query API',
+        version,
+        description:
+          'Latest UCMv2 case id and status of each URP case. Any instance answers any key: the owner of the ' +
+          "key's partition answers, others forward once. Authorization: Bearer <API_TOKEN> when configured. " +
+          'Every error, on any path, is {"error": {"code", "message"}} with a USC_ERR_API_* code: also 408 ' +
+          '(USC_ERR_API_REQUEST_TIMEOUT) and 431 (USC_ERR_API_HEADERS_TOO_LARGE, request line and headers over ' +
+          '16 KiB), after which the connection is closed.',
       },
-    },
-    security: [{ bearer: [] }],
-    paths: {
-      '/cases': {
-        get: {
-          summary: 'Every case of the group in urpCaseId order, filtered, paged with a cursor',
-          description:
-            'The instance asked merges the parts of every instance (each lists its own partitions). If an ' +
-            'owner cannot be reached or a partition is moving, the answer is 503 with Retry-After (never a ' +
-            'partial page), unless allowStale=true and a standby copy can stand in.',
-          parameters: [
-            {
-              name: 'status',
-              in: 'query',
-              required: false,
-              description: 'Comma-separated statuses to keep, e.g. OPEN,CLOSED',
-              schema: { type: 'string', pattern: '^[A-Z_]+(,[A-Z_]+)*$' },
-            },
-            {
-              name: 'updatedSince',
-              in: 'query',
-              required: false,
-              description:
-                'Keep cases whose updatedAt is at or after this ISO-8601 date or date-time (with zone)',
-              schema: { type: 'string', format: 'date-time' },
-            },
-            {
-              name: 'limit',
-              in: 'query',
-              required: false,
-              schema: { type: 'integer', minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT },
-            },
-            {
-              name: 'cursor',
-              in: 'query',
-              required: false,
-              description: 'nextCursor of the previous page (opaque); absent for the first page',
-              schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
-            },
-            allowStale,
-          ],
-          responses: {
-            '200': {
-              description: 'A page of cases; nextCursor is null after the last page',
-              headers: served,
-              ...json({
-                type: 'object',
-                required: ['items', 'nextCursor'],
-                properties: {
-                  items: { type: 'array', items: { $ref: '#/components/schemas/CaseRecord' } },
-                  nextCursor: { type: ['string', 'null'] },
-                },
-              }),
-            },
-            '400': keyed['400'],
-            '401': keyed['401'],
-            '503': keyed['503'],
-          },
-        },
-      },
-      '/cases/{urpCaseId}': {
-        get: {
-          summary: 'The case record of a URP case',
-          parameters: [id('urpCaseId', 'URP case id'), allowStale],
-          responses: {
-            '200': {
-              description: 'The case',
-              headers: served,
-              ...json({ $ref: '#/components/schemas/CaseRecord' }),
-            },
-            ...keyed,
-          },
-        },
-      },
-      '/cases/{urpCaseId}/history': {
-        get: {
-          summary: 'The timeline of accepted events of a case, oldest first (paged)',
-          parameters: [
-            id('urpCaseId', 'URP case id'),
-            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            },
-            allowStale,
-          ],
-          responses: {
-            '200': {
-              description: 'A page of the history',
-              ...json({
-                type: 'object',
-                properties: {
-                  urpCaseId: { type: 'string' },
-                  total: { type: 'integer' },
-                  offset: { type: 'integer' },
-                  limit: { type: 'integer' },
-                  entries: { type: 'array', items: { $ref: '#/components/schemas/HistoryEntry' } },
-                },
-              }),
-            },
-            ...keyed,
-          },
-        },
-      },
-      '/cases/by-ucm/{ucmCaseId}': {
-        get: {
-          summary: 'The URP case linked to a UCM case id',
-          parameters: [id('ucmCaseId', 'UCMv2 case id'), allowStale],
-          responses: {
-            '200': { description: 'The case', ...json({ $ref: '#/components/schemas/CaseRecord' }) },
-            ...keyed,
-          },
-        },
-      },
-      '/cases/lookup': {
-        post: {
-          summary: `Up to ${MAX_BATCH} cases in one request (fanned out to their owners)`,
-          parameters: [allowStale],
-          requestBody: json({
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        schemas: {
+          Error: errorSchema,
+          Readiness: {
             type: 'object',
-            required: ['ids'],
+            required: ['ready', 'state', 'instance'],
             properties: {
-              ids: {
-                type: 'array',
-                minItems: 1,
-                maxItems: MAX_BATCH,
-                items: { type: 'string', pattern: ID_PATTERN },
-              },
+              ready: { type: 'boolean' },
+              state: { type: 'string' },
+              instance: { type: 'string' },
             },
-          }),
-          responses: {
-            '200': {
-              description: 'Found cases by id; ids with no case; ids whose partition is moving (retry them)',
-              ...json({
-                type: 'object',
-                properties: {
-                  cases: {
-                    type: 'object',
-                    additionalProperties: { $ref: '#/components/schemas/CaseRecord' },
+          },
+          CaseRecord: schemas.caseRecord,
+          HistoryEntry: schemas.historyEntry,
+          DlqRecord: schemas.dlqRecord ?? { type: 'object' },
+          DeadLetter: deadLetterSchema,
+        },
+      },
+      security: [{ bearer: [] }],
+      paths: {
+        '/cases': {
+          get: {
+            summary: 'Every case of the group in urpCaseId order, filtered, paged with a cursor',
+            description:
+              'The instance asked merges the parts of every instance (each lists its own partitions). If an ' +
+              'owner cannot be reached or a partition is moving, the answer is 503 with Retry-After (never a ' +
+              'partial page), unless allowStale=true and a standby copy can stand in.',
+            parameters: [
+              {
+                name: 'status',
+                in: 'query',
+                required: false,
+                description: 'Comma-separated statuses to keep, e.g. OPEN,CLOSED',
+                schema: { type: 'string', pattern: '^[A-Z_]+(,[A-Z_]+)*$' },
+              },
+              {
+                name: 'updatedSince',
+                in: 'query',
+                required: false,
+                description:
+                  'Keep cases whose updatedAt is at or after this ISO-8601 date or date-time (with zone)',
+                schema: { type: 'string', format: 'date-time' },
+              },
+              {
+                name: 'limit',
+                in: 'query',
+                required: false,
+                schema: { type: 'integer', minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT },
+              },
+              {
+                name: 'cursor',
+                in: 'query',
+                required: false,
+                description: 'nextCursor of the previous page (opaque); absent for the first page',
+                schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+              },
+              allowStale,
+            ],
+            responses: {
+              '200': {
+                description: 'A page of cases; nextCursor is null after the last page',
+                headers: served,
+                ...json({
+                  type: 'object',
+                  required: ['items', 'nextCursor'],
+                  properties: {
+                    items: { type: 'array', items: { $ref: '#/components/schemas/CaseRecord' } },
+                    nextCursor: { type: ['string', 'null'] },
                   },
-                  missing: { type: 'array', items: { type: 'string' } },
-                  unavailable: { type: 'array', items: { type: 'string' } },
-                },
-              }),
+                }),
+              },
+              '400': keyed['400'],
+              '401': keyed['401'],
+              '503': keyed['503'],
             },
-            '400': err('The body is not valid JSON or its ids are invalid (USC_ERR_API_BAD_REQUEST)'),
-            '401': keyed['401'],
-            '413': err('The body is larger than 256 KiB (USC_ERR_API_PAYLOAD_TOO_LARGE)'),
-            '415': err('The body is not application/json (USC_ERR_API_UNSUPPORTED_MEDIA_TYPE)'),
           },
         },
-      },
-      ...dlqPaths,
-      '/healthz': {
-        get: {
-          summary: 'Liveness (no auth)',
-          security: [],
-          responses: {
-            '200': {
-              description: 'alive',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['status', 'instance'],
-                    properties: { status: { const: 'ok' }, instance: { type: 'string' } },
+        '/cases/{urpCaseId}': {
+          get: {
+            summary: 'The case record of a URP case',
+            parameters: [id('urpCaseId', 'URP case id'), allowStale],
+            responses: {
+              '200': {
+                description: 'The case',
+                headers: served,
+                ...json({ $ref: '#/components/schemas/CaseRecord' }),
+              },
+              ...keyed,
+            },
+          },
+        },
+        '/cases/{urpCaseId}/history': {
+          get: {
+            summary: 'The timeline of accepted events of a case, oldest first (paged)',
+            parameters: [
+              id('urpCaseId', 'URP case id'),
+              { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+              {
+                name: 'limit',
+                in: 'query',
+                schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+              },
+              allowStale,
+            ],
+            responses: {
+              '200': {
+                description: 'A page of the history',
+                ...json({
+                  type: 'object',
+                  properties: {
+                    urpCaseId: { type: 'string' },
+                    total: { type: 'integer' },
+                    offset: { type: 'integer' },
+                    limit: { type: 'integer' },
+                    entries: { type: 'array', items: { $ref: '#/components/schemas/HistoryEntry' } },
                   },
-                  example: { status: 'ok', instance: 'urp-case-sync-0' },
-                },
+                }),
               },
+              ...keyed,
             },
           },
         },
-      },
-      '/readyz': {
-        get: {
-          summary: "Readiness (no auth): 200 once this instance's active tasks are restored and running",
-          security: [],
-          responses: {
-            '200': {
-              description: 'ready',
-              content: {
-                'application/json': {
-                  schema: { $ref: '#/components/schemas/Readiness' },
-                  example: { ready: true, state: 'running', instance: 'urp-case-sync-0' },
-                },
-              },
-            },
-            '503': {
-              description: 'starting, restoring or rebalancing (not an error body: the same shape as 200)',
-              content: {
-                'application/json': {
-                  schema: { $ref: '#/components/schemas/Readiness' },
-                  example: { ready: false, state: 'rebalancing', instance: 'urp-case-sync-0' },
-                },
-              },
+        '/cases/by-ucm/{ucmCaseId}': {
+          get: {
+            summary: 'The URP case linked to a UCM case id',
+            parameters: [id('ucmCaseId', 'UCMv2 case id'), allowStale],
+            responses: {
+              '200': { description: 'The case', ...json({ $ref: '#/components/schemas/CaseRecord' }) },
+              ...keyed,
             },
           },
         },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          responses: {
-            '200': {
-              description: 'Prometheus text exposition format',
-              content: {
-                'text/plain': {
-                  schema: { type: 'string' },
-                  example:
-                    '# TYPE usc_api_request_duration_seconds histogram\n' +
-                    'usc_api_request_duration_seconds_count{method="GET",route="/cases/:urpCaseId",status="200"} 1\n',
+        '/cases/lookup': {
+          post: {
+            summary: `Up to ${MAX_BATCH} cases in one request (fanned out to their owners)`,
+            parameters: [allowStale],
+            requestBody: json({
+              type: 'object',
+              required: ['ids'],
+              properties: {
+                ids: {
+                  type: 'array',
+                  minItems: 1,
+                  maxItems: MAX_BATCH,
+                  items: { type: 'string', pattern: ID_PATTERN },
                 },
               },
-            },
-          },
-        },
-      },
-      '/topology': {
-        get: {
-          summary:
-            'Topology description and Mermaid diagram (JSON; as a picture in a browser: /topology/view)',
-          responses: {
-            '200': {
-              description: 'The text description and the Mermaid flowchart source of the topology',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['description', 'mermaid'],
-                    properties: { description: { type: 'string' }, mermaid: { type: 'string' } },
+            }),
+            responses: {
+              '200': {
+                description:
+                  'Found cases by id; ids with no case; ids whose partition is moving (retry them)',
+                ...json({
+                  type: 'object',
+                  properties: {
+                    cases: {
+                      type: 'object',
+                      additionalProperties: { $ref: '#/components/schemas/CaseRecord' },
+                    },
+                    missing: { type: 'array', items: { type: 'string' } },
+                    unavailable: { type: 'array', items: { type: 'string' } },
                   },
-                  example: {
-                    description: 'Sub-topology: 0\n  Source: ucm-source (topics: [ucm.case.events])\n',
-                    mermaid:
-                      'flowchart LR\n  subgraph sub0["Sub-topology 0"]\n    n_ucm_source(["source: ucm-source"])\n  end\n',
+                }),
+              },
+              '400': err('The body is not valid JSON or its ids are invalid (USC_ERR_API_BAD_REQUEST)'),
+              '401': keyed['401'],
+              '413': err('The body is larger than 256 KiB (USC_ERR_API_PAYLOAD_TOO_LARGE)'),
+              '415': err('The body is not application/json (USC_ERR_API_UNSUPPORTED_MEDIA_TYPE)'),
+            },
+          },
+        },
+        ...dlqPaths,
+        '/healthz': {
+          get: {
+            summary: 'Liveness (no auth)',
+            security: [],
+            responses: {
+              '200': {
+                description: 'alive',
+                content: {
+                  'application/json': {
+                    schema: {
+                      type: 'object',
+                      required: ['status', 'instance'],
+                      properties: { status: { const: 'ok' }, instance: { type: 'string' } },
+                    },
+                    example: { status: 'ok', instance: 'urp-case-sync-0' },
                   },
                 },
               },
             },
           },
         },
-      },
-      '/topology/view': {
-        get: {
-          summary:
-            'HTML page drawing the topology (no auth for the page; it asks for the token to fetch /topology)',
-          security: [],
-          responses: {
-            '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+        '/readyz': {
+          get: {
+            summary: "Readiness (no auth): 200 once this instance's active tasks are restored and running",
+            security: [],
+            responses: {
+              '200': {
+                description: 'ready',
+                content: {
+                  'application/json': {
+                    schema: { $ref: '#/components/schemas/Readiness' },
+                    example: { ready: true, state: 'running', instance: 'urp-case-sync-0' },
+                  },
+                },
+              },
+              '503': {
+                description: 'starting, restoring or rebalancing (not an error body: the same shape as 200)',
+                content: {
+                  'application/json': {
+                    schema: { $ref: '#/components/schemas/Readiness' },
+                    example: { ready: false, state: 'rebalancing', instance: 'urp-case-sync-0' },
+                  },
+                },
+              },
+            },
           },
         },
-      },
-      '/instances': {
-        get: {
-          summary: 'Members of the group with active/standby tasks and lag',
-          responses: {
-            '200': {
-              description:
-                'Each member from the owner map; reachable members with their own view of tasks and lag',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['self', 'state', 'members'],
-                    properties: {
-                      self: { type: 'string' },
-                      state: { type: 'string' },
-                      members: {
-                        type: 'array',
-                        items: {
-                          type: 'object',
-                          required: ['instanceId', 'url', 'active', 'standby', 'reachable'],
-                          properties: {
-                            instanceId: { type: 'string' },
-                            url: { type: 'string' },
-                            active: { type: 'array', items: { type: 'string' } },
-                            standby: { type: 'array', items: { type: 'string' } },
-                            reachable: { type: 'boolean' },
-                            tasks: { type: 'object' },
+        '/metrics': {
+          get: {
+            summary: 'Prometheus metrics',
+            responses: {
+              '200': {
+                description: 'Prometheus text exposition format',
+                content: {
+                  'text/plain': {
+                    schema: { type: 'string' },
+                    example:
+                      '# TYPE usc_api_request_duration_seconds histogram\n' +
+                      'usc_api_request_duration_seconds_count{method="GET",route="/cases/:urpCaseId",status="200"} 1\n',
+                  },
+                },
+              },
+            },
+          },
+        },
+        '/topology': {
+          get: {
+            summary:
+              'Topology description and Mermaid diagram (JSON; as a picture in a browser: /topology/view)',
+            responses: {
+              '200': {
+                description: 'The text description and the Mermaid flowchart source of the topology',
+                content: {
+                  'application/json': {
+                    schema: {
+                      type: 'object',
+                      required: ['description', 'mermaid'],
+                      properties: { description: { type: 'string' }, mermaid: { type: 'string' } },
+                    },
+                    example: {
+                      description: 'Sub-topology: 0\n  Source: ucm-source (topics: [ucm.case.events])\n',
+                      mermaid:
+                        'flowchart LR\n  subgraph sub0["Sub-topology 0"]\n    n_ucm_source(["source: ucm-source"])\n  end\n',
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        '/topology/view': {
+          get: {
+            summary:
+              'HTML page drawing the topology (no auth for the page; it asks for the token to fetch /topology)',
+            security: [],
+            responses: {
+              '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
+            },
+          },
+        },
+        '/instances': {
+          get: {
+            summary: 'Members of the group with active/standby tasks and lag',
+            responses: {
+              '200': {
+                description:
+                  'Each member from the owner map; reachable members with their own view of tasks and lag',
+                content: {
+                  'application/json': {
+                    schema: {
+                      type: 'object',
+                      required: ['self', 'state', 'members'],
+                      properties: {
+                        self: { type: 'string' },
+                        state: { type: 'string' },
+                        members: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['instanceId', 'url', 'active', 'standby', 'reachable'],
+                            properties: {
+                              instanceId: { type: 'string' },
+                              url: { type: 'string' },
+                              active: { type: 'array', items: { type: 'string' } },
+                              standby: { type: 'array', items: { type: 'string' } },
+                              reachable: { type: 'boolean' },
+                              tasks: { type: 'object' },
+                            },
                           },
                         },
                       },
                     },
-                  },
-                  example: {
-                    self: 'urp-case-sync-0',
-                    state: 'running',
-                    members: [
-                      {
-                        instanceId: 'urp-case-sync-0',
-                        url: 'http://urp-case-sync-0:8080',
-                        active: ['0_0'],
-                        standby: ['0_1'],
-                        reachable: true,
-                        tasks: {
-                          active: [{ id: '0_0', state: 'running', lag: 0 }],
-                          standby: [{ id: '0_1', lag: 3 }],
+                    example: {
+                      self: 'urp-case-sync-0',
+                      state: 'running',
+                      members: [
+                        {
+                          instanceId: 'urp-case-sync-0',
+                          url: 'http://urp-case-sync-0:8080',
+                          active: ['0_0'],
+                          standby: ['0_1'],
+                          reachable: true,
+                          tasks: {
+                            active: [{ id: '0_0', state: 'running', lag: 0 }],
+                            standby: [{ id: '0_1', lag: 3 }],
+                          },
                         },
-                      },
-                    ],
+                      ],
+                    },
                   },
                 },
               },
             },
           },
         },
-      },
-      '/openapi.json': {
-        get: {
-          summary: 'This document (no auth; rendered by Swagger UI at /docs)',
-          security: [],
-          responses: {
-            '200': {
-              description: 'OpenAPI 3.1',
-              content: { 'application/json': { schema: { type: 'object' } } },
+        '/openapi.json': {
+          get: {
+            summary: 'This document (no auth; rendered by Swagger UI at /docs)',
+            security: [],
+            responses: {
+              '200': {
+                description: 'OpenAPI 3.1',
+                content: { 'application/json': { schema: { type: 'object' } } },
+              },
             },
           },
         },
       },
     },
-  });
-}
-
-/*
- * Enrichment of the whole document, applied once to every operation (also those added later), so that Swagger UI
- * shows a description and an example for each parameter and each error response:
- * - a parameter without `description` or `example` gets one from the tables below (by name; among several
- *   candidate examples the first matching the parameter's pattern, else the schema default);
- * - an error response (schema `Error`) names its USC_ERR_API_* codes in its description; the schema narrows
- *   `code` to those and the response gets one example per code (message: common/errors.ts's meaning);
- * - an operation that needs the token and does not list 401 gets it.
- */
-const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  offset: 'Entries to skip from the start (0 = the oldest)',
-  limit: 'Page size',
-};
-const PARAM_EXAMPLES: Readonly<Record<string, readonly unknown[]>> = {
-  urpCaseId: ['URP-000123'],
-  ucmCaseId: ['UCM-2024-0042'],
-  eventId: ['evt-7f3c2a'],
-  ref: ['0:42'],
-  cursor: ['0:42', 'VVJQLTAwMDEyMw'],
-  status: ['OPEN,IN_PROGRESS'],
-  category: ['SCHEMA_INVALID'],
-  since: ['2026-01-01T00:00:00Z'],
-  until: ['2026-02-01T00:00:00Z'],
-  updatedSince: ['2026-01-01T00:00:00Z'],
-};
-
-interface ParameterObject {
-  name: string;
-  description?: string;
-  example?: unknown;
-  schema?: { pattern?: string; default?: unknown };
-}
-interface ResponseObject {
-  description: string;
-  content?: Record<string, { schema?: Record<string, unknown>; examples?: Record<string, unknown> }>;
-}
-interface OperationObject {
-  security?: unknown[];
-  parameters?: ParameterObject[];
-  responses: Record<string, ResponseObject>;
-}
-
-const API_CODE = /USC_ERR_API_[A-Z_]+/g;
-const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
-
-function exampleFor(p: ParameterObject): unknown {
-  const pattern = p.schema?.pattern === undefined ? undefined : new RegExp(p.schema.pattern);
-  const fits = (v: unknown) => pattern === undefined || (typeof v === 'string' && pattern.test(v));
-  return (PARAM_EXAMPLES[p.name] ?? []).find(fits) ?? p.schema?.default;
-}
-
-/** The error response for `description`, with its codes as the schema's enum and one example each. */
-function describeError(response: ResponseObject): ResponseObject {
-  const media = response.content?.['application/json'];
-  if (media?.schema?.$ref !== '#/components/schemas/Error') return response;
-  const codes = [...new Set(response.description.match(API_CODE) ?? [])].filter(isErrorCode);
-  if (codes.length === 0) return response;
-  const schema = {
-    allOf: [
-      { $ref: '#/components/schemas/Error' },
-      { properties: { error: { properties: { code: { enum: codes } } } } },
-    ],
-  };
-  const examples = Object.fromEntries(
-    codes.map((code) => [
-      code,
-      { summary: ERROR_CODES[code], value: { error: { code, message: ERROR_CODES[code] } } },
-    ]),
+    keyed['401'],
   );
-  return { ...response, content: { ...response.content, 'application/json': { schema, examples } } };
-}
-
-function describeOperation(op: OperationObject, unauthorized: ResponseObject): OperationObject {
-  const parameters = op.parameters?.map((p) => {
-    const description = p.description ?? PARAM_DESCRIPTIONS[p.name];
-    const example = p.example ?? exampleFor(p);
-    return {
-      ...p,
-      ...(description === undefined ? {} : { description }),
-      ...(example === undefined ? {} : { example }),
-    };
-  });
-  const secured = op.security === undefined || op.security.length > 0;
-  const responses = Object.fromEntries(
-    Object.entries({
-      ...op.responses,
-      ...(secured && !op.responses['401'] ? { '401': unauthorized } : {}),
-    }).map(([status, r]) => [status, describeError(r)]),
-  );
-  return { ...op, ...(parameters === undefined ? {} : { parameters }), responses };
-}
-
-function describeEverything(doc: Record<string, unknown>): Record<string, unknown> {
-  const paths = doc.paths as Record<string, Record<string, OperationObject>>;
-  const described = Object.fromEntries(
-    Object.entries(paths).map(([path, ops]) => [
-      path,
-      Object.fromEntries(
-        Object.entries(ops).map(([method, op]) => [
-          method,
-          describeOperation(op, keyed['401'] as ResponseObject),
-        ]),
-      ),
-    ]),
-  );
-  return { ...doc, paths: described };
-}
-
-/**
- * Serves the document at `/openapi.json` and Swagger UI at `/docs` (its assets under `/docs/static/`, the document
- * again at `/docs/json`), all from this process: no CDN. These paths are public (auth.ts); "Authorize" in the UI
- * takes the bearer token that "Try it out" then sends. Call before the server starts.
- */
-export function registerApiDocs(app: FastifyInstance, doc: Record<string, unknown>): void {
-  app.get('/openapi.json', async () => doc);
-  void app.register(fastifySwagger, {
-    mode: 'static',
-    specification: { document: doc as unknown as StaticDocumentSpec['document'] },
-  });
-  void app.register(fastifySwaggerUi, {
-    routePrefix: '/docs',
-    theme: { title: 'urp-case-sync query API' },
-    uiConfig: { deepLinking: true, displayRequestDuration: true, persistAuthorization: false },
-  });
 }
