@@ -16,7 +16,7 @@ import { freePort } from '../kafka/embedded/free-port.js';
 import { createKafka, listTopics, openAdmin, Publisher, type KafkaClient } from '../kafka/index.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
 import type { ProcessingGuarantee } from '../topology/streams-config.js';
-import { percentile, runLoad, type LoadResult } from './http-load.js';
+import { latencySummary, runLoad, type LoadResult } from './http-load.js';
 import { waitCaughtUp } from './streams-throughput.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -274,13 +274,7 @@ export async function caseSyncLatency(
       ),
     ]);
     await consumer.disconnect();
-    latencies.sort((a, b) => a - b);
-    return {
-      events: latencies.length,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      maxMs: latencies.at(-1)!,
-    };
+    return latencySummary(latencies);
   } finally {
     await app.stop();
   }

@@ -19,6 +19,22 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i]!;
 }
 
+/** events, p50, p99 and max of a list of latencies (ms); sorts it in place. */
+export function latencySummary(latencies: number[]): {
+  events: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+} {
+  latencies.sort((a, b) => a - b);
+  return {
+    events: latencies.length,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.at(-1) ?? Number.NaN,
+  };
+}
+
 function get(agent: Agent, url: URL, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent, headers, method: 'GET' }, (res) => {

@@ -30,7 +30,7 @@ import {
 import { parseCaseEvent } from '../processors/domain/validate-event.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
 import { BenchApp, publishAll } from './case-sync-bench.js';
-import { percentile } from './http-load.js';
+import { latencySummary } from './http-load.js';
 import {
   processCpuSeconds,
   processMemoryMb,
@@ -467,13 +467,7 @@ async function measureLatency(
     } finally {
       clearTimeout(timer);
     }
-    latencies.sort((a, b) => a - b);
-    return {
-      events: latencies.length,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      maxMs: latencies.at(-1)!,
-    };
+    return latencySummary(latencies);
   } finally {
     await consumer.disconnect();
     await c.stop();

@@ -3,26 +3,17 @@
  * (nothing is fetched from outside localhost), opens without a token, and "Try it out" on GET /cases/{urpCaseId}
  * succeeds once the token is given through "Authorize".
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, startApi, type Browser, type RunningApi } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowserAndApi } from '../support/browser.js';
 
 const TOKEN = 'browser-test-token-0123456789';
 
-let api: RunningApi;
-let browser: Browser;
-beforeAll(async () => {
-  api = await startApi(TOKEN);
-  browser = await openBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await api?.app.close();
-});
+const ctx = useBrowserAndApi(TOKEN);
 
 describe('/docs (Swagger UI)', () => {
   it('renders the document offline, and "Try it out" answers with the token given in "Authorize"', async () => {
-    const { page } = browser;
-    const docs = await page.goto(`${api.baseUrl}/docs`);
+    const { page } = ctx.browser;
+    const docs = await page.goto(`${ctx.api.baseUrl}/docs`);
     expect(docs?.status()).toBe(200);
 
     const title = await page.waitForSelector('.swagger-ui .info .title');
@@ -64,7 +55,7 @@ describe('/docs (Swagger UI)', () => {
 
     await op.locator('.live-responses-table').scrollIntoViewIfNeeded();
     await page.screenshot({ path: '/tmp/usc-docs.png' });
-    expect(browser.external).toEqual([]);
-    expect(browser.errors).toEqual([]);
+    expect(ctx.browser.external).toEqual([]);
+    expect(ctx.browser.errors).toEqual([]);
   });
 });

@@ -2,26 +2,17 @@
  * /topology/view in a real browser: the public page asks for the token, fetches GET /topology with it and draws
  * the Mermaid diagram to SVG with the instance's own copy of Mermaid (nothing is fetched from outside localhost).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, startApi, type Browser, type RunningApi } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowserAndApi } from '../support/browser.js';
 
 const TOKEN = 'browser-test-token-0123456789';
 
-let api: RunningApi;
-let browser: Browser;
-beforeAll(async () => {
-  api = await startApi(TOKEN);
-  browser = await openBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await api?.app.close();
-});
+const ctx = useBrowserAndApi(TOKEN);
 
 describe('/topology/view', () => {
   it('asks for the token, then draws the sub-topologies as SVG, offline', async () => {
-    const { page } = browser;
-    const res = await page.goto(`${api.baseUrl}/topology/view`);
+    const { page } = ctx.browser;
+    const res = await page.goto(`${ctx.api.baseUrl}/topology/view`);
     expect(res?.status()).toBe(200);
 
     // No token yet: the page asks for one; a wrong one is refused and asked again.
@@ -48,22 +39,24 @@ describe('/topology/view', () => {
     await page.locator('#diagram svg').waitFor();
     expect(await page.locator('#token-form').isHidden()).toBe(true);
 
-    expect(browser.external).toEqual([]);
-    expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+    expect(ctx.browser.external).toEqual([]);
+    expect(ctx.browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
   });
 
   it('serves the Mermaid bundle from this instance with a long cache lifetime, and keeps /topology behind the token', async () => {
-    const page = (await (await fetch(`${api.baseUrl}/topology/view`)).text()).match(
+    const page = (await (await fetch(`${ctx.api.baseUrl}/topology/view`)).text()).match(
       /src="([^"]*mermaid[^"]*)"/,
     );
     expect(page?.[1]).toMatch(/^\/topology\/assets\/mermaid-\d+\.\d+\.\d+\.min\.js$/);
-    const bundle = await fetch(`${api.baseUrl}${page![1]}`);
+    const bundle = await fetch(`${ctx.api.baseUrl}${page![1]}`);
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(bundle.headers.get('content-type')).toContain('javascript');
     await bundle.arrayBuffer();
-    expect((await fetch(`${api.baseUrl}/topology`)).status).toBe(401);
-    const json = await fetch(`${api.baseUrl}/topology`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect((await fetch(`${ctx.api.baseUrl}/topology`)).status).toBe(401);
+    const json = await fetch(`${ctx.api.baseUrl}/topology`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(await json.json()).toMatchObject({ mermaid: expect.stringContaining('flowchart LR') });
   });
 });

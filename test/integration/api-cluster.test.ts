@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateUcmEvents } from '../../processors/simulation/ucm-event-generator.js';
-import { diffCase, diffTable, expectedOutcome } from '../support/case-model.js';
+import { diffCase, expectedOutcome } from '../support/case-model.js';
 import { Cluster, type ClusterMember } from '../support/cluster.js';
 
 const cluster = new Cluster();
@@ -31,14 +31,7 @@ beforeAll(async () => {
   c = await cluster.start('c');
   await cluster.allReady();
   await cluster.produce(records);
-  const topics = await cluster.topics();
-  await topics.waitUntil(
-    () =>
-      diffTable(new Map([...topics.latest(cluster.output)].map(([k, v]) => [k, JSON.parse(v!)])), model.table)
-        .length === 0,
-    120_000,
-    'the table to match the model',
-  );
+  await cluster.waitForTable(model.table);
 });
 afterAll(() => cluster.stop());
 

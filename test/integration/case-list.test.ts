@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateUcmEvents } from '../../processors/simulation/ucm-event-generator.js';
-import { diffCase, diffTable, expectedOutcome } from '../support/case-model.js';
+import { diffCase, expectedOutcome } from '../support/case-model.js';
 import { Cluster, type ClusterMember } from '../support/cluster.js';
 
 const TASKS = 18; // 6 partitions x 3 subtopologies
@@ -58,14 +58,7 @@ beforeAll(async () => {
   c = await cluster.start('c');
   await cluster.allReady();
   await cluster.produce(records);
-  const topics = await cluster.topics();
-  await topics.waitUntil(
-    () =>
-      diffTable(new Map([...topics.latest(cluster.output)].map(([k, v]) => [k, JSON.parse(v!)])), model.table)
-        .length === 0,
-    120_000,
-    'the table to match the model',
-  );
+  await cluster.waitForTable(model.table);
   await cluster.ownersAgree(TASKS);
 });
 afterAll(() => cluster.stop());

@@ -16,7 +16,7 @@ import { EmbeddedKafka } from '../../kafka/embedded/index.js';
 import { freePort } from '../../kafka/embedded/free-port.js';
 import { generateUcmEvents, type GeneratedRecord } from '../../processors/simulation/ucm-event-generator.js';
 import { ApiProber } from '../support/api-prober.js';
-import { diffCase, diffTable, expectedOutcome } from '../support/case-model.js';
+import { diffCase, expectedOutcome } from '../support/case-model.js';
 import { Cluster } from '../support/cluster.js';
 
 const TASKS = 18; // 6 partitions x 3 subtopologies
@@ -61,27 +61,22 @@ async function verify(
   opts: { distinctDlq?: boolean } = {},
 ) {
   const model = expectedOutcome(records);
-  const topics = await cluster.topics();
-  const currentDiff = () =>
-    diffTable(new Map([...topics.latest(cluster.output)].map(([k, v]) => [k, JSON.parse(v!)])), model.table);
-  await topics
-    .waitUntil(() => currentDiff().length === 0, 150_000, 'the output table to match the model')
-    .catch(async (err: Error) => {
-      // Say what is missing and what each instance is doing, so a failure can be diagnosed from the CI log.
-      const tasks = await Promise.all(
-        cluster.running().map(async (m) => [m.name, await m.handle.request('tasks').catch(String)] as const),
-      );
-      const positions = await Promise.all(
-        cluster
-          .running()
-          .map(async (m) => [m.name, await m.handle.request('positions').catch(String)] as const),
-      );
-      const ends = await cluster.committedEnds();
-      throw new Error(
-        `${err.message}\ndiff (first 10): ${JSON.stringify(currentDiff().slice(0, 10))}\ntasks: ${JSON.stringify(tasks)}\npositions: ${JSON.stringify(positions)}\nread_committed ends: ${JSON.stringify(ends)}`,
-      );
-    });
-  expect(diffTable(await cluster.table(), model.table)).toEqual([]);
+  await cluster.waitForTable(model.table, 150_000).catch(async (err: Error) => {
+    // Say what is missing and what each instance is doing, so a failure can be diagnosed from the CI log.
+    const tasks = await Promise.all(
+      cluster.running().map(async (m) => [m.name, await m.handle.request('tasks').catch(String)] as const),
+    );
+    const positions = await Promise.all(
+      cluster
+        .running()
+        .map(async (m) => [m.name, await m.handle.request('positions').catch(String)] as const),
+    );
+    const ends = await cluster.committedEnds();
+    throw new Error(
+      `${err.message}\ndiff (first 10): ${JSON.stringify((await cluster.tableDiff(model.table)).slice(0, 10))}\ntasks: ${JSON.stringify(tasks)}\npositions: ${JSON.stringify(positions)}\nread_committed ends: ${JSON.stringify(ends)}`,
+    );
+  });
+  expect(await cluster.tableDiff(model.table)).toEqual([]);
   const dead = await cluster.dlqRecords();
   const distinct = opts.distinctDlq
     ? [...new Map(dead.map((d) => [`${d.originalPartition}:${d.originalOffset}:${d.eventId}`, d])).values()]

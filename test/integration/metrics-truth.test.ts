@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateUcmEvents } from '../../processors/simulation/ucm-event-generator.js';
-import { diffTable, expectedOutcome } from '../support/case-model.js';
+import { expectedOutcome } from '../support/case-model.js';
 import { Cluster, type ClusterMember } from '../support/cluster.js';
 
 const cluster = new Cluster({ NUM_STANDBY_REPLICAS: '1' });
@@ -72,16 +72,7 @@ describe('GET /metrics against docs/operations.md', () => {
     const b = await cluster.start('b');
     await cluster.allReady();
     await cluster.produce(records);
-    const topics = await cluster.topics();
-    await topics.waitUntil(
-      () =>
-        diffTable(
-          new Map([...topics.latest(cluster.output)].map(([k, v]) => [k, JSON.parse(v!)])),
-          model.table,
-        ).length === 0,
-      120_000,
-      'the output table to match the model',
-    );
+    await cluster.waitForTable(model.table);
     // Queries through both instances: some are answered locally, some forwarded to the owner.
     for (const member of [a, b]) {
       for (const urp of model.table.keys())

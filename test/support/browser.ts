@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../../api/index.js';
@@ -164,4 +165,21 @@ export async function startApi(apiToken: string): Promise<RunningApi> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * For a test file: an in-process API with `apiToken` and a fresh headless Chromium, opened before all tests and
+ * closed after them. Read `api` and `browser` inside tests (they are set once beforeAll ran).
+ */
+export function useBrowserAndApi(apiToken: string): { api: RunningApi; browser: Browser } {
+  const shared = {} as { api: RunningApi; browser: Browser };
+  beforeAll(async () => {
+    shared.api = await startApi(apiToken);
+    shared.browser = await openBrowser();
+  });
+  afterAll(async () => {
+    await shared.browser?.close();
+    await shared.api?.app.close();
+  });
+  return shared;
 }

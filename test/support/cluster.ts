@@ -5,6 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { listTopics, openAdmin, topicOffsets } from '../../kafka/index.js';
 import type { GeneratedRecord } from '../../processors/simulation/ucm-event-generator.js';
+import { diffTable, type ExpectedCase } from './case-model.js';
 import { instanceEnv } from './cli-instance.js';
 import { spawnInstance, type InstanceHandle } from './instance-harness.js';
 import { brokers, produce, TopicCollector, testKafka, uniqueName } from './kafka-test-utils.js';
@@ -147,8 +148,22 @@ export class Cluster {
 
   /** The output topic as a table (latest value per key), parsed. */
   async table(): Promise<Map<string, unknown>> {
-    const c = await this.topics();
-    return new Map([...c.latest(this.output)].map(([k, v]) => [k, v === null ? null : JSON.parse(v)]));
+    return tableOf(await this.topics(), this.output);
+  }
+
+  /** What the output table read so far lacks or gets wrong compared with the model (empty: they agree). */
+  async tableDiff(expected: ReadonlyMap<string, ExpectedCase>): Promise<string[]> {
+    return diffTable(await this.table(), expected);
+  }
+
+  /** Resolves once the output table (read_committed) matches the model; rejects after `timeoutMs`. */
+  async waitForTable(expected: ReadonlyMap<string, ExpectedCase>, timeoutMs = 120_000): Promise<void> {
+    const topics = await this.topics();
+    await topics.waitUntil(
+      () => diffTable(tableOf(topics, this.output), expected).length === 0,
+      timeoutMs,
+      'the output table to match the model',
+    );
   }
 
   async dlqRecords(): Promise<Record<string, unknown>[]> {
@@ -181,4 +196,8 @@ export class Cluster {
     await this.collector?.stop();
     await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
   }
+}
+
+function tableOf(c: TopicCollector, topic: string): Map<string, unknown> {
+  return new Map([...c.latest(topic)].map(([k, v]) => [k, v === null ? null : JSON.parse(v)]));
 }
