@@ -1,6 +1,14 @@
 import { createRequire } from 'node:module';
 import { pino, destination, stdTimeFunctions, type DestinationStream } from 'pino';
-import type { Logger } from '../topology/processor.js';
+
+/** Structured logger (pino-compatible subset) used by every layer and handed to processors. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 

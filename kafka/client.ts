@@ -1,13 +1,11 @@
 /**
- * The Kafka port: the only folder that imports kafkajs. This file builds clients from plain config (brokers,
- * TLS, SASL) and routes kafkajs' own logs into our structured logger.
+ * The Kafka port: the only folder that imports the Kafka client (`@confluentinc/kafka-javascript`, librdkafka;
+ * loaded through ./native.ts). This file turns plain connection settings (brokers, TLS, SASL) into librdkafka
+ * properties shared by every consumer, producer and admin client, and routes librdkafka's logs into our
+ * structured logger.
  */
-import kafkajs, { type Kafka, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { readFileSync } from 'node:fs';
-import type { Logger } from '../topology/processor.js';
-
-// kafkajs is CommonJS: Node's ESM loader cannot see its named exports, so take them off the default export.
-const { Kafka: KafkaCtor, logLevel: KafkaLogLevel } = kafkajs;
+import type { Logger } from '../common/logger.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -22,67 +20,97 @@ export interface KafkaConnectionConfig {
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   /**
-   * How often kafkajs retries a failed request or connection (default 8, backing off up to 5 s). The one-shot
-   * tools (reset, backfill, dlq) set a small number so an unreachable broker is reported in seconds, not minutes.
+   * How often a failed request may be retried before the operation fails (default 8). The one-shot tools (reset,
+   * backfill, dlq) set a small number so an unreachable broker is reported in seconds, not minutes: it bounds
+   * their operation timeouts (see {@link KafkaClient.operationTimeoutMs}).
    */
   readonly retries?: number;
 }
 
-/** A kafkajs client; treat it as opaque outside kafka/. */
-export type KafkaClient = Kafka;
+/** librdkafka properties. */
+export type RdConfig = Record<string, string | number | boolean | ((...args: never[]) => unknown)>;
 
-function tlsOptions(tls: KafkaConnectionConfig['tls']): KafkaConfig['ssl'] {
-  if (tls === undefined || tls === false) return undefined;
-  if (tls === true) return true;
-  return {
-    ca: tls.caFile ? [readFileSync(tls.caFile, 'utf8')] : undefined,
-    cert: tls.certFile ? readFileSync(tls.certFile, 'utf8') : undefined,
-    key: tls.keyFile ? readFileSync(tls.keyFile, 'utf8') : undefined,
-  };
+/** Connection settings plus the logger; clients are created from it inside kafka/. Opaque outside kafka/. */
+export interface KafkaClient {
+  readonly connection: KafkaConnectionConfig;
+  readonly logger: Logger;
+  /** librdkafka properties for connection, security and logging, plus `extra`. */
+  config(extra?: RdConfig): RdConfig;
+  /** Timeout of one admin or metadata operation (shorter when `retries` is small). */
+  readonly operationTimeoutMs: number;
 }
 
-function saslOptions(sasl: KafkaConnectionConfig['sasl']): SASLOptions | undefined {
-  if (!sasl) return undefined;
-  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
-}
-
-// kafkajs logs every retried protocol error at ERROR (e.g. "coordinator is loading" while the broker starts);
-// those are expected during startup and rebalances, so they are demoted to debug unless they are final.
-const NOISY =
-  /coordinator is (loading|not available)|not the correct coordinator|concurrent operation on the same transaction|rebalanc|not the leader|leadership election|unknown topic or partition|does not host this topic-partition/i;
-
-// Connection attempts that fail (broker down, wrong address, still starting): kafkajs logs each attempt and each
-// seed broker at ERROR, 16 lines for one unreachable broker. The caller reports the outcome once (the tools as
-// USC_ERR_KAFKA_UNREACHABLE, `start` as one warn line per startup retry, the runtime through its own recovery),
-// so these are debug-level; every other kafkajs error stays visible.
+// Connection attempts that fail (broker down, wrong address, still starting) are reported by the caller once (the
+// tools as USC_ERR_KAFKA_UNREACHABLE, `start` as one warn line per startup retry, the runtime through its own
+// recovery), so librdkafka's per-attempt lines about them are debug-level; every other error stays visible.
 export const CONNECTION_NOISE =
-  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|connection (error|timeout)|failed to connect to seed broker|KafkaJSConnectionError|KafkaJSConnectionClosedError|closed connection|connection.*closed/i;
+  /Connection refused|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|Connect to .* failed|Disconnected|all brokers are down|brokers are down|Failed to resolve|Receive failed|Send failed|Connection setup timed out|transport/i;
+// Expected during startup, rebalances and leader moves.
+const NOISY =
+  /coordinator is (loading|not available)|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE|REBALANCE_IN_PROGRESS|NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PART|CONCURRENT_TRANSACTIONS|UNSTABLE_OFFSET_COMMIT/i;
 
-function logCreator(logger: Logger) {
-  return () =>
-    ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      const entry = { kafkajs: true, ...extra };
-      const text = `${message} ${String(extra.error ?? '')}`;
-      if (level === KafkaLogLevel.ERROR && !NOISY.test(text) && !CONNECTION_NOISE.test(text)) {
-        logger.error(entry, message);
-      } else if (level <= KafkaLogLevel.WARN && level !== KafkaLogLevel.NOTHING) {
-        logger.debug(entry, message);
-      }
-    };
+function checkReadable(file: string | undefined): string | undefined {
+  if (file !== undefined) readFileSync(file); // a missing or unreadable file is a config error: fail early
+  return file;
 }
 
-/** Builds a kafkajs client from config. Throws if TLS files cannot be read (a config problem). */
+function securityConfig(config: KafkaConnectionConfig): RdConfig {
+  const out: RdConfig = {};
+  const tls = config.tls !== undefined && config.tls !== false;
+  out['security.protocol'] = config.sasl
+    ? tls
+      ? 'sasl_ssl'
+      : 'sasl_plaintext'
+    : tls
+      ? 'ssl'
+      : 'plaintext';
+  if (typeof config.tls === 'object') {
+    const ca = checkReadable(config.tls.caFile);
+    const cert = checkReadable(config.tls.certFile);
+    const key = checkReadable(config.tls.keyFile);
+    if (ca) out['ssl.ca.location'] = ca;
+    if (cert) out['ssl.certificate.location'] = cert;
+    if (key) out['ssl.key.location'] = key;
+  }
+  if (config.sasl) {
+    out['sasl.mechanisms'] = config.sasl.mechanism.toUpperCase();
+    out['sasl.username'] = config.sasl.username;
+    out['sasl.password'] = config.sasl.password;
+  }
+  return out;
+}
+
+/** Routes one librdkafka log event (`event.log`, syslog levels) into `logger`. */
+export function routeLibrdkafkaLog(
+  logger: Logger,
+  event: { severity?: number; fac?: string; message?: string },
+): void {
+  const text = `${event.fac ?? ''} ${event.message ?? ''}`;
+  const entry = { librdkafka: true, facility: event.fac, severity: event.severity };
+  if ((event.severity ?? 7) <= 3 && !NOISY.test(text) && !CONNECTION_NOISE.test(text)) {
+    logger.error(entry, event.message ?? 'librdkafka error');
+  } else if ((event.severity ?? 7) <= 4) {
+    logger.debug(entry, event.message ?? '');
+  }
+}
+
+/** Builds the client settings. Throws if TLS files cannot be read (a config problem). */
 export function createKafka(config: KafkaConnectionConfig, logger: Logger): KafkaClient {
-  return new KafkaCtor({
-    brokers: [...config.brokers],
-    clientId: config.clientId,
-    ssl: tlsOptions(config.tls),
-    sasl: saslOptions(config.sasl),
-    connectionTimeout: config.connectionTimeoutMs ?? 3_000,
-    requestTimeout: config.requestTimeoutMs ?? 30_000,
-    logLevel: KafkaLogLevel.WARN,
-    logCreator: logCreator(logger.child({ component: 'kafkajs' })),
-    retry: { initialRetryTime: 100, retries: config.retries ?? 8, maxRetryTime: 5_000 },
-  });
+  const base: RdConfig = {
+    'bootstrap.servers': config.brokers.join(','),
+    'client.id': config.clientId,
+    'socket.connection.setup.timeout.ms': config.connectionTimeoutMs ?? 3_000,
+    'reconnect.backoff.ms': 100,
+    'reconnect.backoff.max.ms': 5_000,
+    'log.connection.close': false,
+    ...securityConfig(config),
+  };
+  const requestTimeoutMs = config.requestTimeoutMs ?? 30_000;
+  const retries = config.retries ?? 8;
+  return {
+    connection: config,
+    logger: logger.child({ component: 'librdkafka' }),
+    operationTimeoutMs: retries >= 8 ? requestTimeoutMs : Math.max(2_000, (retries + 1) * 2_000),
+    config: (extra = {}) => ({ ...base, ...extra }),
+  };
 }

@@ -1,14 +1,16 @@
 /**
- * A consumer-group member on kafkajs with a pluggable assignor, exposed through runtime-facing types (no kafkajs
- * types leak out of kafka/). kafkajs rebalances eagerly: every rebalance revokes everything and {@link
- * GroupConsumerHandlers.onAssigned} receives the full new assignment, synchronously before the first fetch of the
- * new generation, so the runtime can pause or seek partitions in time.
+ * A consumer-group member on librdkafka's `KafkaConsumer`, exposed through runtime-facing types (no client types
+ * leak out of kafka/). Rebalancing is cooperative (incremental): the handlers hear only about partitions that
+ * move, and choose what is actually assigned or released. librdkafka holds the rebalance until the handler's
+ * promise settles (it waits for the assign call), so a revoked task can commit before its partitions are
+ * released, and a newly assigned lead partition can bring its co-partitioned siblings along. Heartbeats run on
+ * librdkafka's own thread: a long batch never gets the member evicted before `max.poll.interval.ms`.
  */
-import kafkajs, { type Consumer, type IHeaders, type PartitionAssigner } from 'kafkajs';
-import type { Logger } from '../topology/processor.js';
-import type { KafkaClient } from './client.js';
-
-const { AssignerProtocol } = kafkajs;
+import type { Logger } from '../common/logger.js';
+import type { KafkaClient, RdConfig } from './client.js';
+import { routeLibrdkafkaLog } from './client.js';
+import { classifyKafkaError } from './errors.js';
+import { callback, rdkafka, type LowLevelConsumer, type LowLevelMessage } from './native.js';
 
 export interface ConsumedRecord {
   readonly offset: string;
@@ -21,20 +23,24 @@ export interface ConsumedRecord {
 export interface ConsumedBatch {
   readonly topic: string;
   readonly partition: number;
-  /** End offset of the partition as of this fetch (last stable offset under read_committed). */
+  /** End offset of the partition as last fetched (the last stable offset under read_committed). */
   readonly highWatermark: string;
+  /** Records in offset order; may be empty when only the position moved (markers, aborted records, the end). */
   readonly records: readonly ConsumedRecord[];
-  /** Offset after the last record or control marker covered by this fetch. */
+  /**
+   * Where the partition's position is after this batch: past its last record, and past transaction markers or
+   * aborted records that follow it when the consumer reached the partition's end.
+   */
   readonly nextOffset: string;
 }
 
-export interface BatchControls {
-  /** Keeps group membership alive during a long batch; cheap when not due. */
-  heartbeat(): Promise<void>;
-  /** Marks the fetch position past `offset` (kafkajs refetches unresolved records after a rebalance). */
-  resolveOffset(offset: string): void;
-  /** False once the consumer is stopping or the batch belongs to an old generation. */
-  isActive(): boolean;
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  readonly offset: string;
 }
 
 export interface TopicPartitions {
@@ -42,103 +48,116 @@ export interface TopicPartitions {
   readonly partitions: readonly number[];
 }
 
-/** The pure part of a partition assignor; the port adapts it to kafkajs. */
-export interface GroupAssignor {
-  readonly name: string;
-  readonly version: number;
-  /** This member's subscription userData (sent at every join). */
-  subscriptionUserData(): Buffer;
-  /** Leader only: computes every member's assignment and assignment userData. */
-  assign(
-    members: readonly { memberId: string; userData: Buffer }[],
-    partitionsByTopic: ReadonlyMap<string, number>,
-  ): ReadonlyMap<string, { assignment: Record<string, number[]>; userData: Buffer }>;
-}
+export type GroupProtocol = 'classic' | 'consumer';
 
 export interface GroupConsumerOptions {
   readonly groupId: string;
+  /** Topics subscribed to (the group balances their partitions). */
   readonly topics: readonly string[];
   readonly readCommitted: boolean;
-  readonly assignor?: GroupAssignor;
+  /** Static membership (`group.instance.id`): a restart within the session timeout keeps the assignment. */
+  readonly groupInstanceId?: string;
   /** Where to start without a committed offset. */
   readonly fromBeginning: boolean;
+  /** `classic` (cooperative-sticky, default) or `consumer` (KIP-848: the broker assigns, always incremental). */
+  readonly protocol?: GroupProtocol;
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
-  readonly rebalanceTimeoutMs?: number;
+  readonly maxPollIntervalMs?: number;
+  /** Records handed over per poll at most (default 2,000). */
+  readonly maxRecordsPerPoll?: number;
+  /** How long a poll waits for its first record (default 50 ms). */
+  readonly pollTimeoutMs?: number;
   readonly maxBytesPerPartition?: number;
-  readonly maxWaitTimeMs?: number;
 }
 
 export interface GroupConsumerHandlers {
-  onBatch(batch: ConsumedBatch, controls: BatchControls): Promise<void>;
-  /** Called synchronously when a generation's assignment is known, before its first fetch. */
-  onAssigned(
-    assignment: Readonly<Record<string, readonly number[]>>,
-    memberId: string,
-    isLeader: boolean,
-  ): void;
-  /** A crash kafkajs will not recover from by itself (`restarting` false) or will retry (`true`). */
-  onCrash(error: Error, restarting: boolean): void;
-  /** The group started rebalancing (heartbeat/fetch saw it). Optional. */
-  onRebalancing?(): void;
   /**
-   * A fetch held only transaction markers or aborted records: kafkajs does not call `onBatch` for it, but the
-   * partition's position moved to `nextOffset`. Called synchronously from kafkajs' instrumentation event, so it
-   * may run while an earlier batch of the same partition is still being handled: treat it as "position is at
-   * least nextOffset" (take the max), never as a sequence point.
+   * Partitions newly assigned by the group. Returns what to assign: these partitions plus any others that must
+   * travel with them. The rebalance completes when the promise settles.
    */
-  onSkipped?(topic: string, partition: number, nextOffset: string): void;
+  onAssigned(partitions: readonly TopicPartition[]): Promise<readonly TopicPartition[]>;
+  /**
+   * Partitions taken away (`lost`: the member was evicted, another member may already own them: do not commit).
+   * Returns what to release: these plus the partitions that travelled with them.
+   */
+  onRevoked(partitions: readonly TopicPartition[], lost: boolean): Promise<readonly TopicPartition[]>;
+  /** One poll's records, grouped by partition. The next poll waits for this promise. */
+  onBatches(batches: readonly ConsumedBatch[]): Promise<void>;
+  /** An error of the client; `fatal`: the consumer cannot continue. */
+  onError(error: unknown, fatal: boolean): void;
 }
 
-function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+const ERR_ASSIGN_PARTITIONS = -175;
+
+/** Methods of the binding's consumer that its type declarations omit. */
+interface IncrementalConsumer {
+  assignmentLost(): boolean;
+  rebalanceProtocol(): string;
+  incrementalAssign(partitions: TopicPartition[]): void;
+  incrementalUnassign(partitions: TopicPartition[]): void;
+}
+
+function headersToStrings(headers: LowLevelMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   if (!headers) return out;
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) continue;
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) out[k] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  for (const h of headers) {
+    for (const [k, v] of Object.entries(h)) {
+      if (out[k] !== undefined || v === undefined || v === null) continue;
+      out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+    }
   }
   return out;
 }
 
-function toKafkajsAssigner(assignor: GroupAssignor): PartitionAssigner {
-  return ({ cluster }) => ({
-    name: assignor.name,
-    version: assignor.version,
-    protocol: ({ topics }) => ({
-      name: assignor.name,
-      metadata: AssignerProtocol.MemberMetadata.encode({
-        version: assignor.version,
-        topics,
-        userData: assignor.subscriptionUserData(),
-      }),
-    }),
-    assign: async ({ members, topics }) => {
-      const partitionsByTopic = new Map<string, number>();
-      for (const topic of topics)
-        partitionsByTopic.set(topic, cluster.findTopicPartitionMetadata(topic).length);
-      const decoded = members.map((m) => ({
-        memberId: m.memberId,
-        userData: AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData ?? Buffer.alloc(0),
-      }));
-      const result = assignor.assign(decoded, partitionsByTopic);
-      return [...result.entries()].map(([memberId, a]) => ({
-        memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: assignor.version,
-          assignment: a.assignment,
-          userData: a.userData,
-        }),
-      }));
-    },
-  });
+/** Groups one poll's messages (and the end-of-partition offsets seen during it) into per-partition batches. */
+export function toBatches(
+  messages: readonly LowLevelMessage[],
+  ends: ReadonlyMap<string, number>,
+  highWatermark: (topic: string, partition: number) => number | undefined,
+): ConsumedBatch[] {
+  const byPartition = new Map<string, { topic: string; partition: number; records: ConsumedRecord[] }>();
+  for (const m of messages) {
+    const key = `${m.topic}:${m.partition}`;
+    let entry = byPartition.get(key);
+    if (!entry) byPartition.set(key, (entry = { topic: m.topic, partition: m.partition, records: [] }));
+    entry.records.push({
+      offset: String(m.offset),
+      key: m.key === undefined || m.key === null ? null : Buffer.isBuffer(m.key) ? m.key : Buffer.from(m.key),
+      value: m.value ?? null,
+      timestamp: m.timestamp ?? Date.now(),
+      headers: headersToStrings(m.headers),
+    });
+  }
+  for (const key of ends.keys()) {
+    if (byPartition.has(key)) continue;
+    const sep = key.lastIndexOf(':');
+    byPartition.set(key, { topic: key.slice(0, sep), partition: Number(key.slice(sep + 1)), records: [] });
+  }
+  const batches: ConsumedBatch[] = [];
+  for (const [key, { topic, partition, records }] of byPartition) {
+    const last = records.at(-1);
+    let next = last ? Number(last.offset) + 1 : -1;
+    const end = ends.get(key);
+    if (end !== undefined && end > next) next = end;
+    const hw = highWatermark(topic, partition);
+    batches.push({
+      topic,
+      partition,
+      records,
+      nextOffset: String(next),
+      highWatermark: String(hw !== undefined && hw >= next ? hw : next),
+    });
+  }
+  return batches;
 }
 
 /** One consumer-group member. Not restartable: create a new one after stop(). */
 export class GroupConsumer {
-  private readonly consumer: Consumer;
-  private memberIdValue = '';
-  private stopped = false;
+  private readonly consumer: LowLevelConsumer;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private ends = new Map<string, number>();
 
   constructor(
     kafka: KafkaClient,
@@ -146,130 +165,180 @@ export class GroupConsumer {
     private readonly handlers: GroupConsumerHandlers,
     private readonly logger: Logger,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: options.groupId,
-      readUncommitted: !options.readCommitted,
-      partitionAssigners: options.assignor ? [toKafkajsAssigner(options.assignor)] : undefined,
-      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5_000 },
+    const classic = (options.protocol ?? 'classic') === 'classic';
+    const config: RdConfig = kafka.config({
+      'group.id': options.groupId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
+      'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',
+      'enable.partition.eof': true,
+      'max.poll.interval.ms': options.maxPollIntervalMs ?? 300_000,
+      'max.partition.fetch.bytes': options.maxBytesPerPartition ?? 1_048_576,
+      'fetch.wait.max.ms': 100,
+      'event_cb': true,
+      rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
+      ...(options.groupInstanceId ? { 'group.instance.id': options.groupInstanceId } : {}),
+      ...(classic
+        ? {
+            'group.protocol': 'classic',
+            'partition.assignment.strategy': 'cooperative-sticky',
+            'session.timeout.ms': options.sessionTimeoutMs ?? 10_000,
+            'heartbeat.interval.ms': options.heartbeatIntervalMs ?? 1_000,
+          }
+        : { 'group.protocol': 'consumer' }),
     });
-    const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, ({ payload }) => {
-      this.memberIdValue = payload.memberId;
-      this.handlers.onAssigned(payload.memberAssignment, payload.memberId, payload.isLeader);
+    const { KafkaConsumer } = rdkafka();
+    this.consumer = new KafkaConsumer(config as never, {});
+    this.consumer.setDefaultConsumeTimeout(options.pollTimeoutMs ?? 50);
+    (
+      this.consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
+    this.consumer.on('partition.eof', (e: { topic: string; partition: number; offset: number }) => {
+      const key = `${e.topic}:${e.partition}`;
+      if (e.offset > (this.ends.get(key) ?? -1)) this.ends.set(key, e.offset);
     });
-    this.consumer.on(CRASH, ({ payload }) => {
-      if (!this.stopped) this.handlers.onCrash(payload.error, payload.restart);
+    this.consumer.on('event.log', (e: { severity?: number; fac?: string; message?: string }) =>
+      routeLibrdkafkaLog(this.logger, e),
+    );
+    this.consumer.on('event.error', (err: unknown) => {
+      if (this.stopping) return;
+      const fatal = (err as { isFatal?: boolean }).isFatal === true;
+      if (fatal || classifyKafkaError(err) !== 'retriable') this.handlers.onError(err, fatal);
+      else this.logger.debug({ err: String((err as Error).message) }, 'consumer: retriable client error');
     });
-    this.consumer.on(REBALANCING, () => this.handlers.onRebalancing?.());
-    // kafkajs emits END_BATCH_PROCESS with batchSize 0 only for batches it did not deliver because every record
-    // was a control record or aborted (KafkaJS #1256); empty fetches emit nothing.
-    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize === 0 && !this.stopped) {
-        this.handlers.onSkipped?.(
-          payload.topic,
-          payload.partition,
-          (BigInt(payload.lastOffset) + 1n).toString(),
-        );
+  }
+
+  /** The client, for the producer's `sendOffsetsToTransaction` (group metadata). kafka/ only. */
+  get lowLevel(): LowLevelConsumer {
+    return this.consumer;
+  }
+
+  private onRebalance(err: { code: number }, assignment: TopicPartition[]): void {
+    const assigning = err.code === ERR_ASSIGN_PARTITIONS;
+    const consumer = this.consumer as unknown as LowLevelConsumer & IncrementalConsumer;
+    const lost = !assigning && consumer.assignmentLost();
+    const plain = assignment.map((p) => ({ topic: p.topic, partition: p.partition }));
+    const job = assigning ? this.handlers.onAssigned(plain) : this.handlers.onRevoked(plain, lost);
+    const apply = (list: readonly TopicPartition[]): void => {
+      const eager = consumer.rebalanceProtocol() === 'EAGER';
+      try {
+        if (assigning) {
+          if (eager) this.consumer.assign([...list]);
+          else consumer.incrementalAssign([...list]);
+        } else if (eager) this.consumer.unassign();
+        else consumer.incrementalUnassign([...list]);
+      } catch (e) {
+        // Closing: librdkafka may already have dropped the assignment.
+        if (!this.stopping) this.handlers.onError(e, false);
       }
+    };
+    job.then(apply, (e: unknown) => {
+      this.handlers.onError(e, true);
+      apply(plain);
     });
   }
 
-  get memberId(): string {
-    return this.memberIdValue;
-  }
-
-  /** Connects, subscribes and starts fetching. Resolves once the first join completed. */
+  /** Connects, subscribes and starts polling. */
   async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({
-      topics: [...this.options.topics],
-      fromBeginning: this.options.fromBeginning,
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
-        const records: ConsumedRecord[] = batch.messages.map((m) => ({
-          offset: m.offset,
-          key: m.key,
-          value: m.value,
-          timestamp: Number(m.timestamp),
-          headers: headersToStrings(m.headers),
-        }));
-        const consumed: ConsumedBatch = {
-          topic: batch.topic,
-          partition: batch.partition,
-          highWatermark: batch.highWatermark,
-          records,
-          nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-        };
-        await this.handlers.onBatch(consumed, {
-          heartbeat,
-          resolveOffset,
-          isActive: () => isRunning() && !isStale(),
-        });
-      },
-    });
+    await callback((done) => this.consumer.connect({ timeout: 30_000 }, (e) => done(e)));
+    this.consumer.subscribe([...this.options.topics]);
+    this.loop = this.run();
   }
 
-  /**
-   * Runs a pause/resume/seek unless kafkajs is between a crash and its restart: then it has no consumer group and
-   * throws. Skipping is right: the restarted consumer joins a new generation with fresh fetch state, and the
-   * runtime sets pauses and positions again in `onAssigned`. Returns whether it ran.
-   */
-  private whileJoined(operation: string, run: () => void): boolean {
-    try {
-      run();
-      return true;
-    } catch (err) {
-      if (!(err instanceof Error) || !/not initialized/.test(err.message)) throw err;
-      this.logger.debug(
-        { operation, groupId: this.options.groupId },
-        'consumer is restarting; skipped (the next generation sets it again)',
-      );
-      return false;
+  private async run(): Promise<void> {
+    const max = this.options.maxRecordsPerPoll ?? 2_000;
+    let failures = 0;
+    while (!this.stopping) {
+      let messages: LowLevelMessage[];
+      try {
+        messages = await callback<LowLevelMessage[]>((done) => this.consumer.consume(max, done));
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        const fatal = (err as { isFatal?: boolean }).isFatal === true;
+        this.handlers.onError(err, fatal);
+        if (fatal) break;
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** failures++)));
+        continue;
+      }
+      const ends = this.ends;
+      this.ends = new Map();
+      if (messages.length === 0 && ends.size === 0) continue;
+      const batches = toBatches(messages, ends, (t, p) => this.highWatermark(t, p));
+      try {
+        await this.handlers.onBatches(batches);
+      } catch (err) {
+        this.handlers.onError(err, true);
+      }
     }
   }
 
-  pause(partitions: readonly TopicPartitions[]): boolean {
-    if (partitions.length === 0) return true;
-    return this.whileJoined('pause', () =>
-      this.consumer.pause(partitions.map((p) => ({ ...p, partitions: [...p.partitions] }))),
+  private highWatermark(topic: string, partition: number): number | undefined {
+    try {
+      const hw = this.consumer.getWatermarkOffsets(topic, partition).highOffset;
+      return typeof hw === 'number' && hw >= 0 ? hw : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    if (partitions.length > 0) this.consumer.pause(partitions.map((p) => ({ ...p })));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    if (partitions.length > 0) this.consumer.resume(partitions.map((p) => ({ ...p })));
+  }
+
+  /** Moves the fetch position of an assigned partition (messages already fetched past it are dropped). */
+  async seek(topic: string, partition: number, offset: string): Promise<void> {
+    await callback((done) =>
+      this.consumer.seek({ topic, partition, offset: Number(offset) }, 5_000, (e) => done(e)),
     );
   }
 
-  resume(partitions: readonly TopicPartitions[]): boolean {
-    if (partitions.length === 0) return true;
-    return this.whileJoined('resume', () =>
-      this.consumer.resume(partitions.map((p) => ({ ...p, partitions: [...p.partitions] }))),
+  /**
+   * Committed offsets of the group (read_committed: the broker answers only once no transaction with offsets for
+   * them is pending). `-1` where nothing was committed.
+   */
+  async committed(partitions: readonly TopicPartition[], timeoutMs = 30_000): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (partitions.length === 0) return out;
+    const rows = await callback<{ topic: string; partition: number; offset?: number }[]>((done) =>
+      this.consumer.committed(
+        partitions.map((p) => ({ ...p })),
+        timeoutMs,
+        done as never,
+      ),
     );
-  }
-
-  /** Moves the fetch position; takes effect before the partition's next fetch. */
-  seek(topic: string, partition: number, offset: string): boolean {
-    return this.whileJoined('seek', () => this.consumer.seek({ topic, partition, offset }));
+    for (const r of rows) {
+      const o = r.offset;
+      out.set(`${r.topic}:${r.partition}`, o !== undefined && o >= 0 ? String(o) : '-1');
+    }
+    return out;
   }
 
   /** Commits offsets outside a transaction (at_least_once). */
-  async commitOffsets(
-    offsets: readonly { topic: string; partition: number; offset: string }[],
-  ): Promise<void> {
-    if (offsets.length > 0) await this.consumer.commitOffsets([...offsets]);
+  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    this.consumer.commitSync(
+      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })),
+    );
   }
 
-  /** Stops fetching, waits for the batch in flight, leaves the group. */
+  /** Stops polling, waits for the batch in flight, closes the member (static members keep their assignment). */
   async stop(): Promise<void> {
-    this.stopped = true;
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.loop?.catch(() => {});
     try {
-      await this.consumer.disconnect();
+      await callback((done) => this.consumer.disconnect(10_000, (e) => done(e)));
     } catch (err) {
-      this.logger.warn({ err }, 'consumer disconnect failed; the coordinator will expire the member');
+      this.logger.warn(
+        { err: String((err as Error).message) },
+        'consumer close failed; the coordinator will expire the member',
+      );
     }
   }
 }

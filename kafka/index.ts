@@ -1,10 +1,14 @@
-/** The Kafka port: the only module that imports kafkajs. */
-export { createKafka, type KafkaClient, type KafkaConnectionConfig, type SaslMechanism } from './client.js';
+/** The Kafka port: the only module that imports the Kafka client (@confluentinc/kafka-javascript, librdkafka). */
+export {
+  createKafka,
+  type KafkaClient,
+  type KafkaConnectionConfig,
+  type SaslMechanism,
+} from './client.js';
 export {
   openAdmin,
   ensureTopics,
   partitionCounts,
-  describeTopicConfig,
   topicOffsets,
   committedOffsets,
   setGroupOffsets,
@@ -22,13 +26,20 @@ export {
   GroupConsumer,
   type ConsumedBatch,
   type ConsumedRecord,
-  type BatchControls,
-  type GroupAssignor,
   type GroupConsumerOptions,
   type GroupConsumerHandlers,
+  type GroupProtocol,
+  type TopicPartition,
+  type TopicPartitionOffset,
   type TopicPartitions,
 } from './group-consumer.js';
-export { TaskProducer, topicPartitionKey, type InputOffset, type WrittenOffsets } from './task-producer.js';
+export {
+  InstanceProducer,
+  isProducerFatal,
+  topicPartitionKey,
+  type InputOffset,
+  type WrittenOffsets,
+} from './instance-producer.js';
 export { PartitionReader, type PartitionStart, type PartitionReaderOptions } from './partition-reader.js';
 export { readRangesToEnd, wholeTopicRanges, type ReadRange } from './read-to-end.js';
 export { Publisher, publishRecords, type PublishMessage } from './publisher.js';

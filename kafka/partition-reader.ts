@@ -1,14 +1,13 @@
 /**
- * Reads chosen partitions from chosen offsets (kafkajs has no manual `assign()`): a private single-member consumer
- * group whose assignor hands its only member exactly the wanted partitions, sought to their start offsets as soon
- * as the assignment is known. Used for changelog restore and standby replicas. Reads `read_committed`, so records of
- * aborted transactions are never restored.
+ * Reads chosen partitions from chosen offsets with a manually assigned consumer (`assign()`: no consumer group is
+ * joined and nothing is committed). Used for changelog restore and standby replicas. Reads `read_committed`, so
+ * records of aborted transactions are never restored; a batch's `nextOffset` moves past transaction markers when
+ * the reader reaches a partition's end.
  */
-import { randomUUID } from 'node:crypto';
-import type { Logger } from '../topology/processor.js';
-import { deleteGroups, openAdmin } from './admin.js';
-import type { KafkaClient } from './client.js';
-import { GroupConsumer, type ConsumedBatch, type GroupAssignor } from './group-consumer.js';
+import type { Logger } from '../common/logger.js';
+import { routeLibrdkafkaLog, type KafkaClient } from './client.js';
+import { toBatches, type ConsumedBatch } from './group-consumer.js';
+import { callback, rdkafka, type LowLevelConsumer, type LowLevelMessage } from './native.js';
 
 export interface PartitionStart {
   readonly topic: string;
@@ -18,127 +17,117 @@ export interface PartitionStart {
 }
 
 export interface PartitionReaderOptions {
-  /** Group id prefix; a random suffix makes each reader's group private. */
+  /** Names the reader in logs and broker metrics (`client.id` suffix); no group is joined. */
   readonly groupPrefix: string;
   readonly partitions: readonly PartitionStart[];
+  /** One batch per partition and poll, in offset order; the next poll waits for the promise. */
   readonly onBatch: (batch: ConsumedBatch) => Promise<void>;
-  /** The position moved past records that are never delivered (transaction markers, aborted records). */
-  readonly onSkipped?: (topic: string, partition: number, nextOffset: string) => void;
   readonly onError: (error: Error) => void;
   /** Fetch size per partition (default 4 MiB: large batches for restore). */
   readonly maxBytesPerPartition?: number;
 }
 
-function takeAll(wanted: readonly PartitionStart[]): GroupAssignor {
-  const assignment: Record<string, number[]> = {};
-  for (const p of wanted) (assignment[p.topic] ??= []).push(p.partition);
-  return {
-    name: 'UscPartitionReader',
-    version: 1,
-    subscriptionUserData: () => Buffer.alloc(0),
-    assign: (members) => {
-      const result = new Map<string, { assignment: Record<string, number[]>; userData: Buffer }>();
-      members.forEach((m, i) =>
-        result.set(m.memberId, { assignment: i === 0 ? assignment : {}, userData: Buffer.alloc(0) }),
-      );
-      return result;
-    },
-  };
-}
-
-/** A running reader; `stop()` disconnects it and deletes its private group. */
+/** A running reader; `stop()` closes it. */
 export class PartitionReader {
-  private consumer: GroupConsumer | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private ends = new Map<string, number>();
 
   private constructor(
-    private readonly kafka: KafkaClient,
-    private readonly groupId: string,
-    private readonly logger: Logger,
+    private readonly consumer: LowLevelConsumer,
+    private readonly options: PartitionReaderOptions,
   ) {}
 
-  /** Starts reading; resolves once the reader joined its group (batches arrive via onBatch). */
+  /** Starts reading; resolves once the partitions are assigned (batches arrive via onBatch). */
   static async start(
     kafka: KafkaClient,
     options: PartitionReaderOptions,
     logger: Logger,
   ): Promise<PartitionReader> {
-    const groupId = `${options.groupPrefix}-${randomUUID()}`;
-    const reader = new PartitionReader(kafka, groupId, logger);
+    const { KafkaConsumer } = rdkafka();
+    const consumer = new KafkaConsumer(
+      kafka.config({
+        'client.id': `${kafka.connection.clientId}-${options.groupPrefix}`,
+        // librdkafka wants a group id, but a consumer that only assigns never joins or commits.
+        'group.id': options.groupPrefix,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'isolation.level': 'read_committed',
+        'auto.offset.reset': 'earliest',
+        'enable.partition.eof': true,
+        'max.partition.fetch.bytes': options.maxBytesPerPartition ?? 4 * 1_048_576,
+        'fetch.max.bytes': 64 * 1_048_576,
+        'fetch.wait.max.ms': 50,
+        event_cb: true,
+      }) as never,
+      {},
+    );
+    const reader = new PartitionReader(consumer, options);
+    consumer.setDefaultConsumeTimeout(50);
+    (
+      consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
+    consumer.on('partition.eof', (e: { topic: string; partition: number; offset: number }) => {
+      const key = `${e.topic}:${e.partition}`;
+      if (e.offset > (reader.ends.get(key) ?? -1)) reader.ends.set(key, e.offset);
+    });
+    consumer.on('event.log', (e: { severity?: number; fac?: string; message?: string }) =>
+      routeLibrdkafkaLog(logger, e),
+    );
     if (options.partitions.length === 0) return reader;
-    // Where each partition continues: the start offset, then past every delivered batch or skipped marker. A
-    // consumer that kafkajs restarts after a retriable crash rejoins and is sought here, not back to the start.
-    const positions = new Map<string, string>(
-      options.partitions.map((p) => [`${p.topic}:${p.partition}`, p.offset] as const),
+    await callback((done) => consumer.connect({ timeout: 30_000 }, (e) => done(e)));
+    consumer.assign(
+      options.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: Number(p.offset) })),
     );
-    const moveTo = (topic: string, partition: number, next: string) => {
-      const key = `${topic}:${partition}`;
-      if (BigInt(next) > BigInt(positions.get(key) ?? '0')) positions.set(key, next);
-    };
-    reader.consumer = new GroupConsumer(
-      kafka,
-      {
-        groupId,
-        topics: [...new Set(options.partitions.map((p) => p.topic))],
-        readCommitted: true,
-        assignor: takeAll(options.partitions),
-        fromBeginning: true,
-        maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1_048_576,
-        maxWaitTimeMs: 50,
-      },
-      {
-        onBatch: async (batch, controls) => {
-          await options.onBatch(batch);
-          moveTo(batch.topic, batch.partition, batch.nextOffset);
-          // The consumer runs without auto-resolve: unless the batch is resolved, kafkajs fetches the same
-          // offsets again (a reader that never passed its first fetch of each partition). Resolving the batch's
-          // last offset also moves past a trailing transaction marker.
-          if (controls.isActive()) controls.resolveOffset((BigInt(batch.nextOffset) - 1n).toString());
-        },
-        onSkipped: (topic, partition, nextOffset) => {
-          moveTo(topic, partition, nextOffset);
-          options.onSkipped?.(topic, partition, nextOffset);
-        },
-        // Synchronous, before the first fetch of the generation: the positions are ours to set. (Committing start
-        // offsets with admin.setOffsets instead costs kafkajs a full extra group join, ~5 s.)
-        onAssigned: () => {
-          for (const p of options.partitions) {
-            reader.consumer?.seek(p.topic, p.partition, positions.get(`${p.topic}:${p.partition}`)!);
-          }
-        },
-        onCrash: (error, restarting) => {
-          if (!restarting) return options.onError(error);
-          logger.warn(
-            { err: error, groupId },
-            'reader consumer crashed on a retriable error; kafkajs restarts it',
-          );
-        },
-      },
-      logger,
-    );
-    await reader.consumer.start();
+    reader.loop = reader.run();
     return reader;
   }
 
-  get group(): string {
-    return this.groupId;
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      let messages: LowLevelMessage[];
+      try {
+        messages = await callback<LowLevelMessage[]>((done) => this.consumer.consume(5_000, done));
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        if ((err as { isFatal?: boolean }).isFatal) {
+          this.options.onError(err as Error);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** failures++)));
+        continue;
+      }
+      const ends = this.ends;
+      this.ends = new Map();
+      if (messages.length === 0 && ends.size === 0) continue;
+      const batches = toBatches(messages, ends, (t, p) => {
+        try {
+          const hw = this.consumer.getWatermarkOffsets(t, p).highOffset;
+          return typeof hw === 'number' && hw >= 0 ? hw : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      try {
+        for (const batch of batches) {
+          if (this.stopping) break;
+          await this.options.onBatch(batch);
+        }
+      } catch (err) {
+        this.options.onError(err as Error);
+        break;
+      }
+    }
   }
 
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    if (!consumer) return;
-    await consumer.stop();
-    const admin = await openAdmin(this.kafka).catch(() => undefined);
-    if (!admin) return;
-    try {
-      await deleteGroups(admin, [this.groupId]);
-    } catch (err) {
-      this.logger.debug(
-        { err, groupId: this.groupId },
-        'could not delete reader group; it expires by itself',
-      );
-    } finally {
-      await admin.disconnect();
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.loop?.catch(() => {});
+    if (this.consumer.isConnected()) {
+      await callback((done) => this.consumer.disconnect(5_000, (e) => done(e))).catch(() => {});
     }
   }
 }

@@ -2,12 +2,12 @@
  * Reads chosen partitions from chosen offsets up to fixed end offsets (read_committed), then stops: the shared
  * primitive behind changelog restore, DLQ replay and tools that read a topic once.
  */
-import type { Logger } from '../topology/processor.js';
+import type { Logger } from '../common/logger.js';
 import { openAdmin, topicOffsets } from './admin.js';
 import type { KafkaClient } from './client.js';
 import type { ConsumedBatch } from './group-consumer.js';
 import { PartitionReader } from './partition-reader.js';
-import { topicPartitionKey } from './task-producer.js';
+import { topicPartitionKey } from './instance-producer.js';
 
 export interface ReadRange {
   readonly topic: string;
@@ -27,6 +27,7 @@ export async function readRangesToEnd(
   ranges: readonly ReadRange[],
   onBatch: (range: ReadRange, batch: ConsumedBatch) => Promise<void>,
   options: {
+    /** Names the reader (no group is joined). */
     readonly groupPrefix: string;
     readonly logger: Logger;
     readonly onProgress?: (range: ReadRange, position: bigint) => void;
@@ -90,9 +91,6 @@ export async function readRangesToEnd(
             if (records.length > 0) await onBatch(entry.range, { ...batch, records });
             advance(key, BigInt(batch.nextOffset));
           },
-          // A trailing commit/abort marker is never delivered as a batch, but the range ends after it.
-          onSkipped: (topic, partition, nextOffset) =>
-            advance(topicPartitionKey(topic, partition), BigInt(nextOffset)),
         },
         options.logger,
       ).catch((err: Error) => {

@@ -8,8 +8,7 @@ import type { Registry } from 'prom-client';
 import { UscError, describeError } from '../common/errors.js';
 import {
   GroupConsumer,
-  TaskProducer,
-  describeGroup,
+  InstanceProducer,
   ensureTopics,
   openAdmin,
   partitionCounts,
@@ -19,15 +18,23 @@ import {
 } from '../kafka/index.js';
 import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 import { StateDirectory } from '../stores/state-directory.js';
-import { createStreamsAssignor, decodeOwnerMap, type HostEntry } from './internal/assignor/index.js';
 import { resolvePartitionCounts } from './partitions.js';
+import { GroupView } from './internal/runtime/group-view.js';
+import { Placement, type HostEntry } from './internal/runtime/placement.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
-import { describeTaskIds, TaskManager } from './internal/runtime/task-manager.js';
+import { TaskFactory } from './internal/runtime/task-factory.js';
+import { describeTaskIds } from './internal/runtime/task-ids.js';
+import { TaskManager } from './internal/runtime/task-manager.js';
 import type { StreamTask } from './internal/runtime/stream-task.js';
 import type { Logger } from './processor.js';
 import type { StreamsConfig } from './streams-config.js';
 import { parseTaskId, taskIdToString } from './task-id.js';
 import { changelogTopicName, internalTopicName, type Topology } from './topology.js';
+
+/** The compacted topic where instances publish their API URLs (the owner map's address book). */
+export function directoryTopicName(applicationId: string): string {
+  return `${applicationId}-directory`;
+}
 
 export type StreamsState =
   'created' | 'rebalancing' | 'running' | 'pending_shutdown' | 'not_running' | 'error';
@@ -67,14 +74,15 @@ export class KafkaStreams {
   readonly metrics: StreamsMetrics;
   private consumer: GroupConsumer | undefined;
   private admin: KafkaAdmin | undefined;
-  private sharedProducer: TaskProducer | undefined;
+  private producer: InstanceProducer | undefined;
   private taskManager: TaskManager | undefined;
+  private groupView: GroupView | undefined;
+  private joined = false;
   private stateDirectory: StateDirectory | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private counts = new Map<string, number>();
   private hostsValue: readonly HostEntry[] = [];
   private fatalError: unknown;
-  private viewGeneration = 0;
   /** The last assignment line logged (see logAssignment). */
   private lastAssignmentLine = '';
 
@@ -139,66 +147,91 @@ export class KafkaStreams {
     try {
       this.admin = await openAdmin(deps.kafka);
       await this.prepareTopics(this.admin);
-      if (config.processingGuarantee === 'at_least_once')
-        this.sharedProducer = await TaskProducer.idempotent(deps.kafka);
+      const placement = new Placement(
+        {
+          subtopologies: topology.subtopologies.map((s) => ({
+            id: s.id,
+            sourceTopics: s.sourceTopics.map((t) => this.resolveLogical(t)),
+          })),
+        },
+        this.partitionsFor,
+      );
+      this.producer = await this.openProducer();
       this.taskManager = new TaskManager({
         kafka: deps.kafka,
         config,
-        topology,
-        resolveTopic: this.resolveTopic,
-        partitionsFor: this.partitionsFor,
+        placement,
+        factory: new TaskFactory({
+          config,
+          topology,
+          resolveTopic: this.resolveTopic,
+          partitionsFor: this.partitionsFor,
+          clock: this.clock,
+          logger: this.logger,
+          metrics: this.metrics,
+        }),
         consumer: () => this.consumer!,
-        sharedProducer: this.sharedProducer,
+        producer: () => this.producer!,
+        renewProducer: async () => {
+          await this.producer?.disconnect();
+          this.producer = await this.openProducer();
+        },
         clock: this.clock,
         logger: this.logger,
         metrics: this.metrics,
         onFatal: (err) => void this.fail(err),
         onTasksChanged: () => this.updateRunningState(),
       });
-      const sources = [
-        ...new Set(topology.subtopologies.flatMap((s) => s.sourceTopics.map((t) => this.resolveLogical(t)))),
-      ];
-      const assignor = createStreamsAssignor({
-        topology: {
-          subtopologies: topology.subtopologies.map((s) => ({
-            id: s.id,
-            sourceTopics: s.sourceTopics.map((t) => this.resolveLogical(t)),
-          })),
-        },
-        numStandbyReplicas: config.numStandbyReplicas,
-        selfInfo: () => this.subscriptionInfo(),
+      this.groupView = new GroupView({
+        kafka: deps.kafka,
+        admin: () => this.admin!,
+        groupId: config.applicationId,
+        directoryTopic: directoryTopicName(config.applicationId),
+        instanceId: config.instanceId,
+        url: config.advertisedUrl,
+        placement,
+        numStandbys: config.numStandbyReplicas,
         logger: this.logger,
+        onChange: (hosts, mine) => {
+          this.hostsValue = hosts;
+          if (!mine) return;
+          this.logAssignment(mine.active, mine.standby);
+          void this.taskManager?.updateStandbys(new Set(mine.standby));
+        },
       });
+      await this.groupView.start();
+      const tm = this.taskManager;
       this.consumer = new GroupConsumer(
         deps.kafka,
         {
           groupId: config.applicationId,
-          topics: sources,
+          topics: [placement.leadTopic],
           readCommitted: true,
-          assignor,
+          groupInstanceId: config.instanceId,
           fromBeginning: true,
+          protocol: config.groupProtocol ?? 'classic',
           sessionTimeoutMs: config.sessionTimeoutMs ?? 10_000,
-          heartbeatIntervalMs: 1_000,
+          heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor((config.sessionTimeoutMs ?? 10_000) / 5))),
         },
         {
-          onBatch: (batch, controls) => this.taskManager!.onBatch(batch, controls),
-          onSkipped: (topic, partition, next) => this.taskManager!.onSkipped(topic, partition, next),
-          onAssigned: (assignment) => {
-            // An assignment that arrives while the instance is stopping is not acted on (no task is created
-            // during a shutdown); leaving the group hands it to the others.
-            if (this.stopping()) return;
-            this.metrics.rebalances.inc();
-            this.setState('rebalancing');
-            this.taskManager!.onAssigned(assignment);
-            void this.refreshGroupView();
-          },
-          onCrash: (error, restarting) => {
-            if (restarting)
-              this.logger.warn({ err: describeError(error) }, 'consumer crashed; kafkajs restarts it');
-            else void this.fail(error);
-          },
-          onRebalancing: () => {
+          onAssigned: async (partitions) => {
+            // An assignment that arrives while the instance is stopping creates no task; closing the member
+            // hands it to the others.
             if (!this.stopping()) this.setState('rebalancing');
+            this.joined = true;
+            const all = await tm.onAssigned(partitions);
+            this.groupView?.refreshSoon();
+            return all;
+          },
+          onRevoked: async (partitions, lost) => {
+            const all = await tm.onRevoked(partitions, lost);
+            this.groupView?.refreshSoon();
+            return all;
+          },
+          onBatches: (batches) => tm.onBatches(batches),
+          onError: (err, fatal) => {
+            if (fatal) void this.fail(err);
+            else this.logger.warn({ err: describeError(err) }, 'Kafka client error; the client retries');
           },
         },
         this.logger.child({ component: 'consumer' }),
@@ -211,6 +244,16 @@ export class KafkaStreams {
       await this.close().catch(() => {});
       throw err;
     }
+  }
+
+  private openProducer(): Promise<InstanceProducer> {
+    const { config, deps } = this;
+    return config.processingGuarantee === 'exactly_once'
+      ? InstanceProducer.transactional(deps.kafka, `${config.applicationId}-${config.instanceId}`, {
+          transactionTimeoutMs: config.transactionTimeoutMs,
+          logger: this.logger,
+        })
+      : InstanceProducer.idempotent(deps.kafka, { logger: this.logger });
   }
 
   private stopping(): boolean {
@@ -263,47 +306,14 @@ export class KafkaStreams {
         config: { ...(def.changelogConfig ?? {}), 'cleanup.policy': 'compact' },
       });
     }
+    specs.push({
+      topic: directoryTopicName(config.applicationId),
+      partitions: 1,
+      replicationFactor: config.replicationFactor,
+      config: { 'cleanup.policy': 'compact' },
+    });
     const created = await ensureTopics(admin, specs);
     if (created.length > 0) this.logger.info({ topics: created }, 'created internal topics');
-  }
-
-  private subscriptionInfo() {
-    const tm = this.taskManager;
-    const taskOffsets: Record<string, string> = {};
-    for (const [id, sum] of this.stateDirectory?.checkpointSums() ?? new Map<string, string>())
-      taskOffsets[id] = sum;
-    return {
-      version: 1 as const,
-      instanceId: this.config.instanceId,
-      url: this.config.advertisedUrl,
-      previousActive: tm ? tm.activeTasks().map((t) => t.idString) : [],
-      previousStandby: tm ? tm.standbys.ids : [],
-      taskOffsets,
-    };
-  }
-
-  /** Reads the group's assignment userData: owner map + this member's standby tasks. */
-  private async refreshGroupView(): Promise<void> {
-    const generation = ++this.viewGeneration;
-    for (let attempt = 0; attempt < 50 && generation === this.viewGeneration; attempt++) {
-      try {
-        const view = await describeGroup(this.admin!, this.config.applicationId);
-        const me = view.members.find((m) => m.memberId === this.consumer?.memberId);
-        if (view.state === 'Stable' && me && me.assignmentUserData.length > 0) {
-          const hosts = decodeOwnerMap(view.members);
-          if (generation !== this.viewGeneration) return;
-          this.hostsValue = hosts;
-          const mine = hosts.find((h) => h.memberId === me.memberId);
-          this.logAssignment(mine?.active ?? [], mine?.standby ?? []);
-          await this.taskManager!.updateStandbys(new Set(mine?.standby ?? []));
-          this.updateRunningState();
-          return;
-        }
-      } catch (err) {
-        this.logger.debug({ err: describeError(err) }, 'describe group failed; retrying');
-      }
-      await new Promise((r) => setTimeout(r, 100 + attempt * 50));
-    }
   }
 
   /**
@@ -323,7 +333,7 @@ export class KafkaStreams {
 
   private updateRunningState(): void {
     if (this.stateValue !== 'rebalancing' && this.stateValue !== 'running') return;
-    this.setState(this.taskManager?.allRunning() ? 'running' : 'rebalancing');
+    this.setState(this.joined && this.taskManager?.allRunning() ? 'running' : 'rebalancing');
   }
 
   /** Running, with every assigned active task restored and processing. */
@@ -430,17 +440,15 @@ export class KafkaStreams {
   private async shutdown(clean: boolean): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
-    this.viewGeneration++;
-    const consumer = this.consumer;
-    if (clean)
-      await this.taskManager
-        ?.shutdown(true)
-        .catch((err) => this.logger.warn({ err: describeError(err) }, 'task shutdown failed'));
-    await consumer?.stop();
-    // After a fatal error, tasks close dirty: nothing uncommitted (such as half of the record that failed) is
-    // committed on the way out.
-    if (!clean) await this.taskManager?.shutdown(false).catch(() => {});
-    await this.sharedProducer?.disconnect();
+    await this.groupView?.stop().catch(() => {});
+    // Tasks close first (a clean shutdown commits them in one transaction); then the member closes. A static
+    // member does not leave the group: restarted within the session timeout, it gets its partitions back with no
+    // rebalance.
+    await this.taskManager
+      ?.shutdown(clean)
+      .catch((err) => this.logger.warn({ err: describeError(err) }, 'task shutdown failed'));
+    await this.consumer?.stop();
+    await this.producer?.disconnect();
     await this.admin?.disconnect().catch(() => {});
     this.admin = undefined;
     await this.stateDirectory?.release();

@@ -17,14 +17,9 @@ export interface Cancellable {
 
 export type Punctuator = (timestamp: number) => void | Promise<void>;
 
-/** Structured logger handed to processors (pino-compatible subset). */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+/** Structured logger handed to processors (defined in common/ so that every layer can use it without a cycle). */
+export type { Logger } from '../common/logger.js';
+import type { Logger } from '../common/logger.js';
 
 export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   readonly applicationId: string;

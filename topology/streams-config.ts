@@ -14,7 +14,7 @@ export interface StreamsConfig {
   /** Root of local state: `<stateDir>/<applicationId>/<taskId>/<store>`. */
   readonly stateDir: string;
   readonly processingGuarantee: ProcessingGuarantee;
-  /** How often tasks commit (transaction per task under exactly_once). Default 100 ms. */
+  /** How often the instance commits (one transaction for all its tasks under exactly_once). Default 100 ms. */
   readonly commitIntervalMs: number;
   readonly numStandbyReplicas: number;
   /** Replication factor for internal topics (-1 = broker default). */
@@ -29,6 +29,16 @@ export interface StreamsConfig {
   readonly commitTimeoutMs?: number;
   /** Consumer session timeout (failure detection of a dead instance). Default 10 s. */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Group protocol: `classic` (default; cooperative-sticky, static membership) or `consumer` (KIP-848: the broker
+   * assigns; session timeout and heartbeat interval are then the broker's group settings).
+   */
+  readonly groupProtocol?: 'classic' | 'consumer';
+  /**
+   * Longest a transaction may stay open before the broker aborts it (default 10 s): bounds how long a crashed
+   * instance's open transaction holds back read_committed readers of the partitions it wrote.
+   */
+  readonly transactionTimeoutMs?: number;
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;

@@ -11,6 +11,13 @@
  *   commit are processed again (exactly-once: nothing is lost or applied twice).
  */
 import { UscError } from '../common/errors.js';
+import {
+  abortStores,
+  commitAll,
+  completeStores,
+  prepareStores,
+  type CommitParticipant,
+} from './internal/runtime/commit-protocol.js';
 import { silentLogger } from '../common/logger.js';
 import { partitionForKey } from '../kafka/partitioner.js';
 import {
@@ -317,32 +324,33 @@ export class TopologyTestDriver {
     await this.runUntilQuiet();
   }
 
+  /** One task's commit through the runtime's commit protocol; the in-memory topics are the transaction. */
   private async commitTask(task: DriverTask): Promise<void> {
     if (!task.dirty && task.pending.length === 0) return;
-    const outputs = task.pending;
-    task.pending = [];
-    const written = new Map<TaskStore, number | undefined>();
-    for (const store of task.stores.values()) {
-      const changes = await store.prepareCommit();
-      let next: number | undefined;
-      if (store.changelog) {
-        for (const c of changes) {
-          next =
-            this.append(store.changelog.topic, store.changelog.partition, {
-              key: c.key,
-              value: c.value,
-              timestamp: this.wallClock,
-              headers: {},
-            }) + 1;
-        }
-      }
-      written.set(store, next);
-    }
-    for (const o of outputs) this.append(o.topic, o.partition, o);
-    for (const [store, next] of written)
-      await store.completeCommit(next === undefined ? undefined : String(next));
-    for (const [topic, pos] of task.positions) task.committed.set(topic, pos);
-    task.dirty = false;
+    const participant: CommitParticipant = {
+      prepareCommit: async (now) => {
+        const records = task.pending;
+        task.pending = [];
+        for (const r of await prepareStores(task.stores.values(), now)) records.push(r);
+        return { records, offsets: [] };
+      },
+      completeCommit: async (written) => {
+        await completeStores(task.stores.values(), written);
+        for (const [topic, pos] of task.positions) task.committed.set(topic, pos);
+        task.dirty = false;
+      },
+      abortCommit: () => abortStores(task.stores.values()),
+    };
+    await commitAll(
+      [participant],
+      async (records) => {
+        const written = new Map<string, string>();
+        for (const r of records)
+          written.set(`${r.topic}:${r.partition}`, String(this.append(r.topic, r.partition, r) + 1));
+        return written;
+      },
+      this.wallClock,
+    );
   }
 
   /**

@@ -103,6 +103,18 @@ export class StandbyTasks {
     return task.stores;
   }
 
+  /**
+   * Takes over the open stores of a task that stopped being active here (demotion): they are followed as a
+   * standby from their checkpoint, with no close, reopen or restore. Replaces a standby of the same id.
+   */
+  async adopt(taskId: string, stores: ReadonlyMap<string, TaskStore>): Promise<void> {
+    await this.stopReader();
+    await this.closeTask(taskId);
+    this.tasks.set(taskId, { id: taskId, stores });
+    this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
+    await this.startReader();
+  }
+
   async closeAll(): Promise<void> {
     await this.stopReader();
     for (const id of [...this.tasks.keys()]) await this.closeTask(id);
@@ -217,11 +229,6 @@ export class StandbyTasks {
               { store: f.store.definition.name, partition: String(batch.partition) },
               Number(f.end > f.position ? f.end - f.position : 0n),
             );
-          },
-          onSkipped: (topic, partition, nextOffset) => {
-            const f = this.followed.get(topicPartitionKey(topic, partition));
-            if (f && generation === this.generation && BigInt(nextOffset) > f.position)
-              f.position = BigInt(nextOffset);
           },
         },
         this.logger,

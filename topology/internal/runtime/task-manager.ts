@@ -1,55 +1,52 @@
 /**
- * Owns this instance's tasks across rebalances. kafkajs rebalances eagerly, so every generation delivers the whole
- * assignment; the manager diffs it against the tasks it holds:
- *  - kept tasks stay open and running (no store close, no restore): their partitions are re-sought to the task
- *    position, because kafkajs resets fetch positions to the committed offsets and the task may have uncommitted
- *    work in its open transaction;
- *  - revoked tasks are closed clean (commit, then close stores) — safe even after the partition moved, because the
- *    new owner's producer fences us or waits for our transaction before it reads offsets;
- *  - new tasks are paused, then: producer fences the previous owner -> stores open (standby copy released first)
- *    -> changelog tail restored -> committed offsets read -> seek -> resume -> running.
+ * Owns this instance's tasks across cooperative rebalances. Every change runs in one serial queue (batches,
+ * commits, punctuations, assignments, revocations, standby updates), so a task is never processed, committed and
+ * closed at the same time:
+ *  - a rebalance that keeps a task does not touch it (cooperative: only moved partitions are reported);
+ *  - newly assigned lead partitions bring their partition group (see ./placement.ts); each new task: stores
+ *    (warm ones from a standby of the same task, else opened) -> committed offsets read (stable: no pending
+ *    transaction) -> changelog tail restored (concurrently with the running tasks) -> seek + resume -> running;
+ *  - revoked tasks: every task commits (one transaction, exactly-once v2) before the partitions are released, then
+ *    the revoked ones close and keep their open stores as a standby copy; lost partitions (eviction) close dirty;
+ *  - one commit for all tasks per commit interval (./commit-protocol.ts); a failed commit re-initialises every
+ *    task from its last commit (dirty close, re-create, restore the tail).
  */
-import {
-  TaskCorruptedError,
-  TaskMigratedError,
-  UscError,
-  describeError,
-  hasCode,
-} from '../../../common/errors.js';
+import { TaskMigratedError, UscError, describeError, hasCode } from '../../../common/errors.js';
 import {
   classifyKafkaError,
   isDefinitelyFatal,
-  TaskProducer,
-  committedOffsets,
-  topicOffsets,
-  openAdmin,
+  isProducerFatal,
   topicPartitionKey,
-  type BatchControls,
   type ConsumedBatch,
   type GroupConsumer,
+  type InstanceProducer,
   type KafkaClient,
+  type TopicPartition,
 } from '../../../kafka/index.js';
-import type { TaskStore } from '../../../stores/contracts.js';
-import { createTaskStore, taskSavepoints } from '../../../stores/store-factory.js';
 import type { Logger } from '../../processor.js';
 import type { StreamsConfig } from '../../streams-config.js';
-import { parseTaskId, taskIdToString, type TaskId } from '../../task-id.js';
-import type { Topology } from '../../topology.js';
-import { createTaskEngine } from '../index.js';
-import { restoreStores } from './state-restorer.js';
+import { parseTaskId, taskIdToString } from '../../task-id.js';
+import { commitAll } from './commit-protocol.js';
+import type { Placement } from './placement.js';
+import { SerialQueue } from './serial-queue.js';
 import { StandbyTasks } from './standby-tasks.js';
-import { StreamTask, type SourcePartition } from './stream-task.js';
+import { restoreStores } from './state-restorer.js';
+import type { StreamTask } from './stream-task.js';
 import type { StreamsMetrics } from './streams-metrics.js';
+import type { TaskFactory } from './task-factory.js';
+import { describeTaskIds } from './task-ids.js';
+
+export { describeTaskIds };
 
 export interface TaskManagerDeps {
   readonly kafka: KafkaClient;
   readonly config: StreamsConfig;
-  readonly topology: Topology;
-  readonly resolveTopic: (logical: string, internal: boolean) => string;
-  readonly partitionsFor: (topic: string) => number;
+  readonly placement: Placement;
+  readonly factory: TaskFactory;
   readonly consumer: () => GroupConsumer;
-  /** Shared producer for at_least_once (undefined under exactly_once). */
-  readonly sharedProducer: TaskProducer | undefined;
+  /** The instance's producer (transactional under exactly_once); replaced after a fatal producer error. */
+  readonly producer: () => InstanceProducer;
+  readonly renewProducer: () => Promise<void>;
   readonly clock: () => number;
   readonly logger: Logger;
   readonly metrics: StreamsMetrics;
@@ -61,48 +58,20 @@ export interface TaskManagerDeps {
 
 const STUCK_AFTER_MS = 30_000;
 
-/**
- * Task ids for a log line, partitions of a subtopology in ranges: `0_0..0_11, 1_0..1_11, 2_3` (sorted by
- * subtopology, then partition; ids that are not `<subtopology>_<partition>` are listed as they are).
- */
-export function describeTaskIds(ids: Iterable<string>): string {
-  const bySub = new Map<number, number[]>();
-  const other: string[] = [];
-  for (const id of ids) {
-    const m = /^(\d+)_(\d+)$/.exec(id);
-    if (!m) other.push(id);
-    else (bySub.get(Number(m[1])) ?? bySub.set(Number(m[1]), []).get(Number(m[1]))!).push(Number(m[2]));
-  }
-  const parts: string[] = [];
-  for (const sub of [...bySub.keys()].sort((a, b) => a - b)) {
-    const ps = [...new Set(bySub.get(sub))].sort((a, b) => a - b);
-    for (let i = 0; i < ps.length;) {
-      let j = i;
-      while (j + 1 < ps.length && ps[j + 1] === ps[j]! + 1) j++;
-      parts.push(j > i ? `${sub}_${ps[i]}..${sub}_${ps[j]}` : `${sub}_${ps[i]}`);
-      i = j + 1;
-    }
-  }
-  return [...parts, ...other.sort()].join(', ') || '(none)';
-}
-
 export class TaskManager {
   private readonly active = new Map<string, StreamTask>();
   private readonly byPartition = new Map<string, StreamTask>();
-  private desired = new Set<string>();
-  private reconciling: Promise<void> = Promise.resolve();
-  /** Consecutive reconcile attempts that failed on a retriable Kafka error (drives the backoff). */
-  private reconcileFailures = 0;
-  private reconcileRetry: NodeJS.Timeout | undefined;
-  private readonly ticking = new Set<StreamTask>();
+  /** Lead partitions this member owns (its tasks are `placement.tasksOf(p)`). */
+  private readonly owned = new Set<number>();
+  private readonly queue = new SerialQueue();
   private readonly stuckReported = new WeakMap<StreamTask, number>();
   private shuttingDown = false;
-  /** Aborted when shutdown starts: a restore in progress stops instead of holding the shutdown up. */
+  private commitFailures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Aborted when shutdown starts: restores in progress stop instead of holding the shutdown up. */
   private readonly stopping = new AbortController();
   readonly standbys: StandbyTasks;
   private readonly exactlyOnce: boolean;
-  /** Source topic (resolved) -> subtopology id. */
-  private readonly subtopologyOfTopic = new Map<string, number>();
 
   constructor(private readonly deps: TaskManagerDeps) {
     this.exactlyOnce = deps.config.processingGuarantee === 'exactly_once';
@@ -112,90 +81,306 @@ export class TaskManager {
       deps.logger.child({ component: 'standby' }),
       deps.metrics,
     );
-    for (const sub of deps.topology.subtopologies) {
-      for (const t of sub.sourceTopics) this.subtopologyOfTopic.set(this.resolve(t), sub.id);
-    }
-  }
-
-  private resolve(logical: string): string {
-    return this.deps.resolveTopic(logical, this.deps.topology.internalTopics.has(logical));
-  }
-
-  /** Source partitions of a task (all co-partitioned sources of its subtopology). */
-  sourcesOf(id: TaskId): SourcePartition[] {
-    const sub = this.deps.topology.subtopologies[id.subtopology];
-    return (sub?.sourceTopics ?? []).map((t) => ({ topic: this.resolve(t), partition: id.partition }));
   }
 
   activeTasks(): readonly StreamTask[] {
     return [...this.active.values()];
   }
 
+  /** Task ids this member should run (from its lead partitions). */
+  assignedTaskIds(): string[] {
+    return [...this.owned].flatMap((p) => this.deps.placement.tasksOf(p).map(taskIdToString));
+  }
+
   /** True when every assigned active task is running. */
   allRunning(): boolean {
-    if (this.active.size !== this.desired.size) return false;
-    for (const t of this.active.values()) if (t.state !== 'running') return false;
-    return true;
+    const wanted = this.assignedTaskIds();
+    return wanted.every((id) => this.active.get(id)?.state === 'running');
   }
 
-  /**
-   * A generation's assignment (called synchronously before its first fetch): pause what is not ready, re-seek kept
-   * tasks, then reconcile asynchronously.
-   */
-  onAssigned(assignment: Readonly<Record<string, readonly number[]>>): void {
-    if (this.shuttingDown) return;
-    const desired = new Set<string>();
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      const sub = this.subtopologyOfTopic.get(topic);
-      if (sub === undefined) continue;
-      for (const p of partitions) desired.add(taskIdToString({ subtopology: sub, partition: p }));
-    }
-    this.desired = desired;
-    const consumer = this.deps.consumer();
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) {
-        const task = this.active.get(
-          taskIdToString({ subtopology: this.subtopologyOfTopic.get(topic) ?? -1, partition }),
-        );
-        if (task && task.state === 'running') {
-          const pos = task.position(topic, partition);
-          if (pos !== undefined) consumer.seek(topic, partition, pos);
-          consumer.resume([{ topic, partitions: [partition] }]);
-        } else {
-          consumer.pause([{ topic, partitions: [partition] }]);
+  /** Resolves when every job queued so far has finished. */
+  settled(): Promise<void> {
+    return this.queue.drain();
+  }
+
+  private run<T>(label: string, job: () => Promise<T>): Promise<T> {
+    return this.queue.run(job, label);
+  }
+
+  /** Lead partitions assigned by the group: returns every source partition of their tasks (to be assigned). */
+  onAssigned(lead: readonly TopicPartition[]): Promise<readonly TopicPartition[]> {
+    return this.run('assign', async () => {
+      const partitions = lead.filter((p) => p.topic === this.deps.placement.leadTopic).map((p) => p.partition);
+      if (this.shuttingDown) return this.deps.placement.partitionsOfLead(partitions);
+      for (const p of partitions) this.owned.add(p);
+      this.deps.metrics.rebalances.inc();
+      // After the assign call (it follows this job), the new tasks are created in the queue.
+      void this.run('create tasks', () => this.createMissing()).catch((err: unknown) =>
+        this.onCreateError(err),
+      );
+      return this.deps.placement.partitionsOfLead(partitions);
+    });
+  }
+
+  /** Lead partitions revoked (or lost): commits (unless lost), closes their tasks, returns what to release. */
+  onRevoked(lead: readonly TopicPartition[], lost: boolean): Promise<readonly TopicPartition[]> {
+    return this.run('revoke', async () => {
+      const partitions = lead.filter((p) => p.topic === this.deps.placement.leadTopic).map((p) => p.partition);
+      const revoked = new Set(partitions.flatMap((p) => this.deps.placement.tasksOf(p).map(taskIdToString)));
+      for (const p of partitions) this.owned.delete(p);
+      const closing = [...this.active.values()].filter((t) => revoked.has(t.idString));
+      if (!lost && closing.some((t) => t.hasUncommitted())) {
+        // Exactly-once v2: the revoked tasks' work commits before their partitions are released (with every
+        // other task's: one transaction). If that fails, every task goes back to its last commit.
+        try {
+          await this.commit();
+        } catch (err) {
+          await this.onCommitError(err);
         }
       }
-    }
-    this.scheduleReconcile();
+      for (const task of closing) {
+        // Keep the open stores as a standby copy: if this instance stands by for the task next, nothing is
+        // reopened or restored (the next owner-map refresh closes it otherwise).
+        const keep = this.deps.config.numStandbyReplicas > 0 && !this.shuttingDown && task.state === 'running';
+        await this.removeTask(task, keep);
+        if (keep) await this.standbys.adopt(task.idString, task.stores);
+      }
+      if (closing.length > 0 || lost) this.deps.onTasksChanged();
+      if (lost && closing.length > 0)
+        this.deps.logger.warn(
+          { tasks: describeTaskIds(closing.map((t) => t.idString)) },
+          'partitions lost (this member was evicted from the group); their tasks closed without committing',
+        );
+      return this.deps.placement.partitionsOfLead(partitions);
+    });
   }
 
-  private scheduleReconcile(): void {
-    this.reconciling = this.reconciling
-      .then(() => this.reconcile())
-      .then(
-        () => void (this.reconcileFailures = 0),
-        (err: unknown) => this.onReconcileError(err),
-      );
+  /** Routes one poll's batches to their tasks, then commits if a task is due. */
+  onBatches(batches: readonly ConsumedBatch[]): Promise<void> {
+    return this.run('process', async () => {
+      const idle: TopicPartition[] = [];
+      for (const batch of batches) {
+        const task = this.byPartition.get(topicPartitionKey(batch.topic, batch.partition));
+        let processed = false;
+        try {
+          processed = task !== undefined && (await task.processBatch(batch));
+        } catch (err) {
+          // Only failures the record-error policy does not handle get here (store I/O, a policy that says fail).
+          // The message is ours (never record contents); the failed record's writes were already rolled back.
+          this.deps.logger.error(
+            { err: describeError(err), taskId: task?.idString, topic: batch.topic, partition: batch.partition },
+            'processing failed; stopping the instance (tasks close dirty: uncommitted work is discarded)',
+          );
+          this.deps.onFatal(err);
+          return;
+        }
+        if (!processed && batch.records.length > 0)
+          idle.push({ topic: batch.topic, partition: batch.partition });
+      }
+      this.pauseQuietly(idle);
+      const now = this.deps.clock();
+      if ([...this.active.values()].some((t) => t.commitDue(now, this.deps.config.commitIntervalMs)))
+        await this.commitOrRecover();
+    });
+  }
+
+  private pauseQuietly(partitions: readonly TopicPartition[]): void {
+    try {
+      this.deps.consumer().pause(partitions);
+    } catch {
+      // not (or no longer) assigned: nothing is fetched for it anyway
+    }
   }
 
   /**
-   * A retriable Kafka error while creating or restoring tasks (a leader moving, a broker restarting, a request
-   * timing out) closes the tasks that are not running yet, dirty, and tries again with exponential backoff (0.5 s
-   * doubling up to 10 s): their stores keep what was restored, the next attempt reads only the rest. Anything else
-   * is fatal.
+   * Commit/punctuation tick: fires due wall-clock punctuations and commits when a task's interval elapsed
+   * (`force`: whatever is uncommitted).
    */
-  private async onReconcileError(err: unknown): Promise<void> {
-    if (this.shuttingDown) return; // a restore stopped by the shutdown itself
-    if (classifyKafkaError(err) !== 'retriable') return this.deps.onFatal(err);
-    const delay = Math.min(10_000, 500 * 2 ** this.reconcileFailures++);
+  tick(force = false): Promise<void> {
+    this.reportStuckTasks();
+    return this.run('tick', async () => {
+      if (this.shuttingDown) return;
+      const now = this.deps.clock();
+      for (const task of this.active.values()) {
+        try {
+          await task.punctuate(now);
+        } catch (err) {
+          if (hasCode(err, 'USC_ERR_RECORD_FAILED')) {
+            // A punctuation failed and the record-error policy said fail: the same answer as for a record.
+            this.deps.logger.error(
+              { taskId: task.idString, err: describeError(err) },
+              'a punctuation failed and the record-error policy says fail; stopping the instance',
+            );
+          }
+          this.deps.onFatal(err);
+          return;
+        }
+      }
+      const tasks = [...this.active.values()];
+      const due = force
+        ? tasks.some((t) => t.hasUncommitted())
+        : tasks.some((t) => t.commitDue(now, this.deps.config.commitIntervalMs));
+      if (due) await this.commitOrRecover();
+    });
+  }
+
+  /** One commit of every running task with uncommitted work (one transaction under exactly_once). */
+  private async commit(): Promise<void> {
+    const tasks = [...this.active.values()].filter((t) => t.hasUncommitted());
+    if (tasks.length === 0) return;
+    const started = performance.now();
+    const producer = this.deps.producer();
+    const consumer = this.deps.consumer();
+    await withTimeout(
+      commitAll(
+        tasks,
+        async (records, offsets) => {
+          const written = await producer.commit(records, this.exactlyOnce ? offsets : [], consumer);
+          if (!this.exactlyOnce) await consumer.commitOffsets(offsets);
+          return written;
+        },
+        this.deps.clock(),
+      ),
+      this.deps.config.commitTimeoutMs ?? 30_000,
+    );
+    this.commitFailures = 0;
+    this.deps.metrics.commitsTotal.inc({ outcome: 'committed' });
+    this.deps.metrics.commitSeconds.observe(
+      { guarantee: this.exactlyOnce ? 'exactly_once' : 'at_least_once' },
+      (performance.now() - started) / 1000,
+    );
+  }
+
+  private async commitOrRecover(): Promise<void> {
+    try {
+      await this.commit();
+    } catch (err) {
+      await this.onCommitError(err);
+    }
+  }
+
+  /**
+   * A failed commit: the transaction is aborted, so every task's uncommitted work is gone. Errors no retry can fix
+   * (authorization, a record the broker refuses; another process running as this instance) stop the instance;
+   * otherwise every task is re-initialised from its last commit (a rebalance that follows moves what moved).
+   */
+  private async onCommitError(err: unknown): Promise<void> {
+    this.deps.metrics.commitsTotal.inc({ outcome: 'failed' });
+    const kind = classifyKafkaError(err);
+    if (isDefinitelyFatal(err) || kind === 'fenced') {
+      this.deps.logger.error(
+        { err: describeError(err), kind },
+        kind === 'fenced'
+          ? `commit fenced: another process runs as instance ${this.deps.config.instanceId}; stopping`
+          : 'commit failed on an error no retry can fix; stopping the instance (committed state is intact)',
+      );
+      this.deps.onFatal(kind === 'fenced' ? new TaskMigratedError('producer fenced', { cause: err }) : err);
+      return;
+    }
+    const delay = Math.min(10_000, kind === 'rebalance' ? 0 : 200 * 2 ** this.commitFailures++);
     this.deps.logger.warn(
-      { err: describeError(err), retryInMs: delay, attempt: this.reconcileFailures },
+      { err: describeError(err), kind, tasks: this.active.size, retryInMs: delay },
+      'commit failed; every task goes back to its last commit',
+    );
+    for (const task of [...this.active.values()]) await this.removeTask(task, false);
+    this.deps.onTasksChanged();
+    if (isProducerFatal(err)) await this.deps.renewProducer();
+    this.retryLater(delay);
+  }
+
+  private retryLater(delayMs: number): void {
+    if (this.retryTimer || this.shuttingDown) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.run('create tasks', () => this.createMissing()).catch((err: unknown) =>
+        this.onCreateError(err),
+      );
+    }, delayMs);
+  }
+
+  /** A retriable error while creating or restoring tasks is retried with backoff; anything else is fatal. */
+  private onCreateError(err: unknown): void {
+    if (this.shuttingDown) return;
+    if (classifyKafkaError(err) !== 'retriable') return this.deps.onFatal(err);
+    const delay = Math.min(10_000, 500 * 2 ** this.commitFailures++);
+    this.deps.logger.warn(
+      { err: describeError(err), retryInMs: delay },
       'creating or restoring tasks failed on a retriable error; retrying',
     );
-    for (const task of [...this.active.values()]) {
-      if (task.state !== 'running') await this.removeTask(task, false).catch(() => {});
+    void this.run('drop unstarted', async () => {
+      for (const task of [...this.active.values()])
+        if (task.state !== 'running') await this.removeTask(task, false);
+    }).then(() => this.retryLater(delay));
+  }
+
+  /** Creates the assigned tasks that do not exist, then restores and starts them outside the queue. */
+  private async createMissing(): Promise<void> {
+    if (this.shuttingDown) return;
+    const created: StreamTask[] = [];
+    for (const id of this.assignedTaskIds()) {
+      if (this.active.has(id)) continue;
+      const warm = await this.standbys.take(id);
+      const task = await this.deps.factory.create(parseTaskId(id), warm);
+      this.active.set(id, task);
+      for (const s of task.sources) this.byPartition.set(topicPartitionKey(s.topic, s.partition), task);
+      this.pauseQuietly(task.sources);
+      task.beginRestore();
+      created.push(task);
     }
-    this.reconcileLater(delay);
+    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
+    this.deps.onTasksChanged();
+    if (created.length === 0) return;
+    void this.restoreAndStart(created).catch((err: unknown) => this.onCreateError(err));
+  }
+
+  private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
+    const { kafka, config, logger, metrics } = this.deps;
+    const startedMs = this.deps.clock();
+    // Committed offsets first: the broker answers once no transaction with offsets for them is pending, so the
+    // changelog end read next includes everything the previous owner committed.
+    const committed = await this.deps
+      .consumer()
+      .committed(tasks.flatMap((t) => t.sources), config.commitTimeoutMs ?? 30_000);
+    const restored = await restoreStores(
+      kafka,
+      tasks.flatMap((t) => [...t.stores.values()]),
+      { groupPrefix: `restore-${config.instanceId}`, logger, metrics, signal: this.stopping.signal },
+    );
+    const started = await this.run('start tasks', async () => {
+      const ids: string[] = [];
+      for (const task of tasks) {
+        if (this.active.get(task.idString) !== task || task.state !== 'restoring') continue;
+        await task.startRunning(committed);
+        for (const s of task.sources) {
+          const pos = task.position(s.topic, s.partition);
+          if (pos !== undefined) await this.deps.consumer().seek(s.topic, s.partition, pos).catch(() => {});
+          this.deps.consumer().resume([s]);
+        }
+        ids.push(task.idString);
+      }
+      return ids;
+    });
+    if (started.length > 0) {
+      const seconds = (this.deps.clock() - startedMs) / 1000;
+      logger.info(
+        { tasks: started.length, taskIds: describeTaskIds(started), restoredRecords: restored.restoredTotal, seconds },
+        `${started.length} task${started.length === 1 ? '' : 's'} restored and running (${restored.restoredTotal} records restored in ${seconds.toFixed(1)} s)`,
+      );
+    }
+    this.deps.onTasksChanged();
+  }
+
+  /** Drops a task (uncommitted work is discarded; commit before for a clean close). */
+  private async removeTask(task: StreamTask, keepStores: boolean): Promise<void> {
+    if (this.active.get(task.idString) === task) this.active.delete(task.idString);
+    for (const s of task.sources) {
+      const key = topicPartitionKey(s.topic, s.partition);
+      if (this.byPartition.get(key) === task) this.byPartition.delete(key);
+    }
+    await task.close({ keepStores }).catch((err: unknown) =>
+      this.deps.logger.warn({ taskId: task.idString, err: describeError(err) }, 'closing a task failed'),
+    );
+    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
   }
 
   /** Warns (every 30 s per task) about a task whose current job has run for 30 s or more. */
@@ -204,8 +389,7 @@ export class TaskManager {
     for (const task of this.active.values()) {
       const busy = task.busy();
       if (!busy || wall - busy.sinceMs < STUCK_AFTER_MS) continue;
-      const last = this.stuckReported.get(task) ?? 0;
-      if (wall - last < STUCK_AFTER_MS) continue;
+      if (wall - (this.stuckReported.get(task) ?? 0) < STUCK_AFTER_MS) continue;
       this.stuckReported.set(task, wall);
       this.deps.logger.warn(
         { taskId: task.idString, job: busy.label, forMs: wall - busy.sinceMs },
@@ -214,338 +398,22 @@ export class TaskManager {
     }
   }
 
-  private reconcileLater(delayMs: number): void {
-    if (this.reconcileRetry || this.shuttingDown) return;
-    this.reconcileRetry = setTimeout(() => {
-      this.reconcileRetry = undefined;
-      this.scheduleReconcile();
-    }, delayMs);
-  }
-
-  /** Resolves when the latest reconcile finished. */
-  settled(): Promise<void> {
-    return this.reconciling;
-  }
-
-  private async reconcile(): Promise<void> {
-    const desired = this.desired;
-    for (const [id, task] of [...this.active]) {
-      if (!desired.has(id)) await this.removeTask(task, true);
-    }
-    const added = [...desired].filter((id) => !this.active.has(id));
-    if (added.length === 0) return this.deps.onTasksChanged();
-    const created: StreamTask[] = [];
-    for (const id of added) {
-      if (this.desired !== desired) break;
-      // A standby of this task on this instance hands its open, warm stores over: no close, reopen or restore of
-      // what it already applied.
-      const warm = await this.standbys.take(id);
-      created.push(await this.createTask(parseTaskId(id), warm));
-    }
-    for (const task of created) {
-      this.active.set(task.idString, task);
-      for (const s of task.sources) this.byPartition.set(topicPartitionKey(s.topic, s.partition), task);
-    }
-    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
-    this.deps.onTasksChanged();
-    await this.restoreAndStart(created);
-  }
-
-  private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
-    if (tasks.length === 0) return;
-    const { kafka, config, logger, metrics } = this.deps;
-    const startedMs = this.deps.clock();
-    for (const t of tasks) t.beginRestore();
-    const restored = await restoreStores(
-      kafka,
-      tasks.flatMap((t) => [...t.stores.values()]),
-      {
-        groupPrefix: `${config.applicationId}-restore-${config.instanceId}`,
-        logger,
-        metrics,
-        signal: this.stopping.signal,
-      },
-    );
-    const topics = [...new Set(tasks.flatMap((t) => t.sources.map((s) => s.topic)))];
-    const admin = await openAdmin(kafka);
-    let committed: Map<string, Map<number, string>>;
-    // Where a source partition without a committed offset starts: its earliest offset (auto.offset.reset =
-    // earliest). It must be set explicitly: a task re-created after a dirty close shares the consumer, whose
-    // fetch position is wherever the old incarnation got to, past records whose effects were just aborted.
-    const earliest = new Map<string, string>();
-    try {
-      committed = await committedOffsets(admin, config.applicationId, topics);
-      for (const topic of topics) {
-        const missing = tasks.some((t) =>
-          t.sources.some(
-            (s) => s.topic === topic && BigInt(committed.get(topic)?.get(s.partition) ?? '-1') < 0n,
-          ),
-        );
-        if (!missing) continue;
-        for (const [partition, { low }] of await topicOffsets(admin, topic)) {
-          earliest.set(topicPartitionKey(topic, partition), low);
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    const consumer = this.deps.consumer();
-    const started: string[] = [];
-    for (const task of tasks) {
-      if (this.active.get(task.idString) !== task || task.state !== 'restoring') continue;
-      const offsets = new Map<string, string>();
-      for (const s of task.sources) {
-        const key = topicPartitionKey(s.topic, s.partition);
-        const o = committed.get(s.topic)?.get(s.partition);
-        const start = o !== undefined && BigInt(o) >= 0n ? o : earliest.get(key);
-        if (start !== undefined) offsets.set(key, start);
-      }
-      await task.startRunning(offsets);
-      for (const s of task.sources) {
-        const pos = task.position(s.topic, s.partition);
-        if (pos !== undefined) consumer.seek(s.topic, s.partition, pos);
-        consumer.resume([{ topic: s.topic, partitions: [s.partition] }]);
-      }
-      logger.debug({ taskId: task.idString }, 'task restored and running');
-      started.push(task.idString);
-    }
-    if (started.length > 0) {
-      const seconds = (this.deps.clock() - startedMs) / 1000;
-      logger.info(
-        {
-          tasks: started.length,
-          taskIds: describeTaskIds(started),
-          restoredRecords: restored.restoredTotal,
-          seconds,
-        },
-        `${started.length} task${started.length === 1 ? '' : 's'} restored and running (${restored.restoredTotal} records restored in ${seconds.toFixed(1)} s)`,
-      );
-    }
-    this.deps.onTasksChanged();
-  }
-
-  /** Opens a task's stores, wiping any that are corrupted (they are then restored from scratch). */
-  async openStores(id: TaskId): Promise<Map<string, TaskStore>> {
-    const { config, topology, logger, metrics } = this.deps;
-    const sub = topology.subtopologies[id.subtopology];
-    const stores = new Map<string, TaskStore>();
-    for (const name of sub?.stores ?? []) {
-      const definition = topology.stores.get(name);
-      if (!definition) continue;
-      const make = () =>
-        createTaskStore(definition, {
-          applicationId: config.applicationId,
-          taskId: id,
-          stateDir: config.stateDir,
-          metrics,
-          logger,
-        });
-      let store = make();
-      try {
-        await store.open();
-      } catch (err) {
-        if (!(err instanceof TaskCorruptedError)) throw err;
-        logger.warn(
-          { err, taskId: taskIdToString(id), store: name },
-          'store is corrupted; wiping it and restoring from the changelog',
-        );
-        await store.close().catch(() => {});
-        await wipeStoreDir(config.stateDir, config.applicationId, taskIdToString(id), name);
-        store = make();
-        await store.open();
-      }
-      stores.set(name, store);
-    }
-    return stores;
-  }
-
-  private async createTask(id: TaskId, warm?: ReadonlyMap<string, TaskStore>): Promise<StreamTask> {
-    const { kafka, config, topology, logger, metrics } = this.deps;
-    const idString = taskIdToString(id);
-    const subtopology = topology.subtopologies[id.subtopology]!;
-    const taskLogger = logger.child({ taskId: idString });
-    // Fence first: a previous owner's open transaction is aborted (or completes) before we read anything.
-    let producer: TaskProducer;
-    try {
-      producer = this.exactlyOnce
-        ? await TaskProducer.transactional(kafka, `${config.applicationId}-${idString}`)
-        : this.deps.sharedProducer!;
-    } catch (err) {
-      for (const store of warm?.values() ?? []) await store.close().catch(() => {});
-      throw err;
-    }
-    const stores = warm ?? (await this.openStores(id));
-    const facing = new Map([...stores].map(([name, s]) => [name, s.store] as const));
-    return new StreamTask({
-      taskId: id,
-      applicationId: config.applicationId,
-      exactlyOnce: this.exactlyOnce,
-      sources: this.sourcesOf(id),
-      stores,
-      producer,
-      commitOffsets: (offsets) => this.deps.consumer().commitOffsets(offsets),
-      maxUncommittedRecords: config.maxUncommittedRecords ?? 10_000,
-      commitTimeoutMs: config.commitTimeoutMs ?? 30_000,
-      clock: this.deps.clock,
-      logger: taskLogger,
-      metrics,
-      createEngine: (collector, requestCommit) =>
-        createTaskEngine({
-          applicationId: config.applicationId,
-          taskId: id,
-          topology,
-          subtopology,
-          stores: facing,
-          collector,
-          partitionsFor: this.deps.partitionsFor,
-          resolveTopic: this.deps.resolveTopic,
-          clock: this.deps.clock,
-          logger: taskLogger,
-          onCommitRequested: requestCommit,
-          undo: taskSavepoints(stores),
-          onRecordError: (failure, action) => metrics.recordErrors.inc({ stage: failure.stage, action }),
-        }),
-    });
-  }
-
-  private async removeTask(task: StreamTask, clean: boolean): Promise<void> {
-    // Identity check: a failed task's replacement may already be registered under the same id.
-    if (this.active.get(task.idString) === task) this.active.delete(task.idString);
-    for (const s of task.sources) {
-      const key = topicPartitionKey(s.topic, s.partition);
-      if (this.byPartition.get(key) === task) this.byPartition.delete(key);
-    }
-    await task.close(clean);
-    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
-  }
-
-  /** Routes a fetched batch to its task; pauses the partition if the task is not running yet. */
-  async onBatch(batch: ConsumedBatch, controls: BatchControls): Promise<void> {
-    const task = this.byPartition.get(topicPartitionKey(batch.topic, batch.partition));
-    let processed = false;
-    try {
-      processed = task !== undefined && (await task.processBatch(batch, controls));
-    } catch (err) {
-      // A commit inside the batch (too many uncommitted records, a requested commit) failed: a task error, the
-      // same recovery as a failed interval commit. Anything else is a processing failure.
-      if (task && (err instanceof TaskMigratedError || classifyKafkaError(err) !== 'fatal')) {
-        await this.onTaskError(task, err);
-        return;
-      }
-      // Only failures the record-error policy does not handle get here (store I/O, a policy that says fail). The
-      // message is ours (never record contents); the failed record's writes were already rolled back.
-      this.deps.logger.error(
-        { err: describeError(err), taskId: task?.idString, topic: batch.topic, partition: batch.partition },
-        'processing failed; stopping the instance (tasks close dirty: uncommitted work is discarded)',
-      );
-      this.deps.onFatal(err);
-      return;
-    }
-    if (!processed) this.deps.consumer().pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-  }
-
-  /** The consumer skipped markers/aborted records of a partition (see GroupConsumerHandlers.onSkipped). */
-  onSkipped(topic: string, partition: number, nextOffset: string): void {
-    const task = this.byPartition.get(topicPartitionKey(topic, partition));
-    task?.advancePosition(topic, partition, nextOffset).catch((err: unknown) => this.deps.onFatal(err));
-  }
-
   /**
-   * Commit/punctuation tick: fires due wall-clock punctuations and commits tasks whose interval elapsed. A task
-   * whose previous tick is still running is skipped (while Kafka is slow a commit can outlast the interval, and
-   * piling more commits behind it would only repeat its failure); other tasks are not held up by it.
-   */
-  async tick(force = false): Promise<void> {
-    this.reportStuckTasks();
-    const now = this.deps.clock();
-    await Promise.all(
-      [...this.active.values()]
-        .filter((task) => !this.ticking.has(task))
-        .map(async (task) => {
-          this.ticking.add(task);
-          try {
-            await task.punctuate(now);
-            await task.maybeCommit(now, this.deps.config.commitIntervalMs, force);
-          } catch (err) {
-            await this.onTaskError(task, err).catch((handlingError: unknown) => {
-              // Never an unhandled rejection out of the commit timer: stop the instance with a clear error.
-              this.deps.logger.error(
-                { taskId: task.idString, err: describeError(handlingError), cause: describeError(err) },
-                'could not handle a failed task; stopping the instance (committed state is intact)',
-              );
-              this.deps.onFatal(handlingError);
-            });
-          } finally {
-            this.ticking.delete(task);
-          }
-        }),
-    );
-  }
-
-  private async onTaskError(task: StreamTask, err: unknown): Promise<void> {
-    if (this.active.get(task.idString) !== task) {
-      // Already replaced (work of the old incarnation failing late): just make sure it is closed.
-      await task.close(false).catch(() => {});
-      return;
-    }
-    if (hasCode(err, 'USC_ERR_RECORD_FAILED')) {
-      // A punctuation failed and the record-error policy said fail: the same answer as for a record in process()
-      // (the instance stops, tasks close dirty), not a re-created task that fails again at the next tick.
-      this.deps.logger.error(
-        { taskId: task.idString, err: describeError(err) },
-        'a punctuation failed and the record-error policy says fail; stopping the instance',
-      );
-      this.deps.onFatal(err);
-      return;
-    }
-    if (isDefinitelyFatal(err)) {
-      // Re-creating the task would fail the same way forever (a record the broker never accepts, a missing ACL).
-      this.deps.logger.error(
-        { taskId: task.idString, err: describeError(err) },
-        'commit failed on an error no retry can fix; stopping the instance (committed state is intact)',
-      );
-      this.deps.onFatal(err);
-      return;
-    }
-    await this.removeTask(task, false).catch(() => {});
-    for (const s of task.sources) this.deps.consumer().pause([{ topic: s.topic, partitions: [s.partition] }]);
-    if (err instanceof TaskMigratedError) {
-      // Another producer took the task's transactional id. If the group moved the task, the rebalance that is
-      // coming removes it from `desired`; if it is still ours (the fencer was a stale incarnation), re-create it.
-      // Waiting a heartbeat or two first lets a pending rebalance arrive instead of fencing the new owner.
-      this.deps.logger.warn(
-        { taskId: task.idString, err: describeError(err) },
-        'task migrated; closed it dirty, re-creating it unless a rebalance moves it away',
-      );
-      this.reconcileLater(2_000);
-      return;
-    }
-    this.deps.logger.warn(
-      { taskId: task.idString, err: describeError(err) },
-      'commit failed; re-initialising the task from its last commit',
-    );
-    this.scheduleReconcile();
-  }
-
-  /**
-   * Updates standby tasks to `wanted` (from the assignment's userData). Runs in the same serial chain as task
-   * creation and removal, so a task's stores are never opened as a standby while its active incarnation still has
-   * them open (or the reverse): one LevelDB directory, one owner at a time.
+   * Updates standby tasks to `wanted` (from the owner map), in the same queue as task creation and removal: a
+   * task's stores are never open as a standby while its active incarnation has them (one LevelDB, one owner).
    */
   updateStandbys(wanted: ReadonlySet<string>): Promise<void> {
-    const run = async () => {
+    return this.run('standbys', async () => {
       if (this.shuttingDown) return;
-      const filtered = new Set([...wanted].filter((id) => !this.desired.has(id) && !this.active.has(id)));
-      await this.standbys.update(filtered, (id) => this.openStores(parseTaskId(id)));
-    };
-    const done = this.reconciling.then(run);
-    this.reconciling = done.catch((err: unknown) => {
+      const mine = new Set(this.assignedTaskIds());
+      const filtered = new Set([...wanted].filter((id) => !mine.has(id) && !this.active.has(id)));
+      await this.standbys.update(filtered, (id) => this.deps.factory.openStores(parseTaskId(id)));
+    }).catch((err: unknown) => {
       this.deps.logger.warn(
         { err: describeError(err) },
-        'updating standby tasks failed; they are retried at the next rebalance',
+        'updating standby tasks failed; they are retried at the next owner-map refresh',
       );
     });
-    return this.reconciling;
   }
 
   /**
@@ -553,23 +421,35 @@ export class TaskManager {
    * uncommitted work is dropped, so nothing of a record that failed half-way is ever committed.
    */
   async shutdown(clean: boolean): Promise<void> {
-    this.desired = new Set();
-    this.shuttingDown = true;
     this.stopping.abort(new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'the instance is shutting down'));
-    clearTimeout(this.reconcileRetry);
-    await this.reconciling.catch(() => {});
-    for (const task of [...this.active.values()]) await this.removeTask(task, clean).catch(() => {});
-    await this.standbys.closeAll();
+    clearTimeout(this.retryTimer);
+    await this.run('shutdown', async () => {
+      this.shuttingDown = true;
+      if (clean) {
+        await this.commit().catch((err: unknown) =>
+          this.deps.logger.warn({ err: describeError(err) }, 'commit on shutdown failed; closing dirty'),
+        );
+      }
+      for (const task of [...this.active.values()]) await this.removeTask(task, false);
+      await this.standbys.closeAll();
+    });
   }
 }
 
-async function wipeStoreDir(
-  stateDir: string,
-  applicationId: string,
-  taskId: string,
-  store: string,
-): Promise<void> {
-  const { rm } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await rm(join(stateDir, applicationId, taskId, store), { recursive: true, force: true });
+/** Rejects with a retriable USC_ERR_TASK_COMMIT_TIMEOUT if `promise` does not settle within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new UscError('USC_ERR_TASK_COMMIT_TIMEOUT', `commit did not finish within ${ms} ms`, {
+            retriable: true,
+          }),
+        ),
+      ms,
+    );
+  });
+  promise.catch(() => {}); // a late failure of the abandoned attempt is of no interest
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

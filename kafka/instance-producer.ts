@@ -1,0 +1,216 @@
+/**
+ * The producer of one streams instance (exactly-once v2, KIP-447). Under exactly_once it is transactional with
+ * `transactionalId = <applicationId>-<instanceId>`: `initTransactions` fences an earlier incarnation of the same
+ * instance (its open transaction is aborted). Zombie tasks of *other* instances are fenced by the group: the
+ * offsets of a transaction are sent with the consumer's group metadata (generation / member epoch), and the
+ * coordinator refuses them from a member that no longer owns the group generation. One call to
+ * {@link InstanceProducer.commit} writes the outputs and changelog records of all tasks and their input offsets in
+ * one transaction and reports, per topic-partition, the offset after the last record written there (the changelog
+ * checkpoints).
+ */
+import type { Logger } from '../common/logger.js';
+import type { OutgoingRecord } from '../topology/task-engine.js';
+import { routeLibrdkafkaLog, type KafkaClient } from './client.js';
+import type { GroupConsumer } from './group-consumer.js';
+import { callback, rdkafka, type LowLevelProducer } from './native.js';
+
+export interface InputOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to consume. */
+  readonly offset: string;
+}
+
+/** Key `topic:partition` -> offset after the last record this commit wrote there. */
+export type WrittenOffsets = Map<string, string>;
+
+export function topicPartitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+const ERR_QUEUE_FULL = -184;
+
+/** A failure of the producer itself (not of one transaction): it must be replaced before the next commit. */
+export function isProducerFatal(err: unknown): boolean {
+  return (err as { isFatal?: boolean } | undefined)?.isFatal === true;
+}
+
+/** Collects the delivery reports of one commit's records. */
+class Deliveries {
+  private pending = 0;
+  private failure: unknown;
+  readonly written: WrittenOffsets = new Map();
+  private waiter: (() => void) | undefined;
+
+  sent(): void {
+    this.pending++;
+  }
+
+  delivered(err: unknown, topic: string, partition: number, offset: number | undefined): void {
+    this.pending--;
+    if (err) this.failure ??= err;
+    else if (offset !== undefined && offset >= 0) {
+      const key = topicPartitionKey(topic, partition);
+      const next = offset + 1;
+      if (Number(this.written.get(key) ?? -1) < next) this.written.set(key, String(next));
+    }
+    if (this.pending === 0) this.waiter?.();
+  }
+
+  /** Resolves when every record was acknowledged; rejects with the first delivery failure. */
+  async settled(flush: () => Promise<void>): Promise<WrittenOffsets> {
+    if (this.pending > 0) {
+      const all = new Promise<void>((resolve) => (this.waiter = resolve));
+      await flush();
+      await all;
+    }
+    if (this.failure) throw this.failure;
+    return this.written;
+  }
+}
+
+export class InstanceProducer {
+  private constructor(
+    private readonly producer: LowLevelProducer,
+    readonly transactional: boolean,
+    private readonly flushTimeoutMs: number,
+  ) {}
+
+  private static async connect(kafka: KafkaClient, extra: Record<string, unknown>, logger: Logger) {
+    const { Producer } = rdkafka();
+    const producer = new Producer(
+      kafka.config({
+        'enable.idempotence': true,
+        acks: 'all',
+        dr_cb: true,
+        'linger.ms': 2,
+        'queue.buffering.max.messages': 1_000_000,
+        'queue.buffering.max.kbytes': 1_048_576,
+        event_cb: true,
+        ...(extra as Record<string, string | number | boolean>),
+      }) as never,
+      {},
+    );
+    producer.on('event.log', (e: { severity?: number; fac?: string; message?: string }) =>
+      routeLibrdkafkaLog(logger, e),
+    );
+    producer.on('event.error', (err: unknown) =>
+      logger.debug({ err: String((err as Error).message) }, 'producer: client error'),
+    );
+    producer.on(
+      'delivery-report',
+      (err: unknown, report: { topic: string; partition: number; offset?: number; opaque?: unknown }) => {
+        const d = report.opaque;
+        if (d instanceof Deliveries) d.delivered(err, report.topic, report.partition, report.offset);
+      },
+    );
+    await callback((done) => producer.connect({ timeout: 30_000 }, (e) => done(e)));
+    producer.setPollInterval(5);
+    return producer;
+  }
+
+  /**
+   * Connects a transactional producer and fences earlier incarnations of `transactionalId` before returning.
+   * Throws what the client throws (retriable: coordinator loading, concurrent transactions beyond its timeout).
+   */
+  static async transactional(
+    kafka: KafkaClient,
+    transactionalId: string,
+    options: { readonly transactionTimeoutMs?: number; readonly logger?: Logger } = {},
+  ): Promise<InstanceProducer> {
+    const logger = options.logger ?? kafka.logger;
+    const producer = await InstanceProducer.connect(
+      kafka,
+      { 'transactional.id': transactionalId, 'transaction.timeout.ms': options.transactionTimeoutMs ?? 10_000 },
+      logger,
+    );
+    try {
+      await callback((done) => producer.initTransactions(30_000, (e) => done(e)));
+    } catch (err) {
+      await callback((done) => producer.disconnect((e) => done(e))).catch(() => {});
+      throw err;
+    }
+    return new InstanceProducer(producer, true, 30_000);
+  }
+
+  /** Connects an idempotent, non-transactional producer (at_least_once). */
+  static async idempotent(kafka: KafkaClient, options: { readonly logger?: Logger } = {}): Promise<InstanceProducer> {
+    const producer = await InstanceProducer.connect(kafka, {}, options.logger ?? kafka.logger);
+    return new InstanceProducer(producer, false, 30_000);
+  }
+
+  private async produceAll(records: readonly OutgoingRecord[], deliveries: Deliveries): Promise<void> {
+    for (const r of records) {
+      const headers = Object.entries(r.headers).map(([k, v]) => ({ [k]: Buffer.from(String(v)) }));
+      for (;;) {
+        try {
+          this.producer.produce(
+            r.topic,
+            r.partition,
+            r.value,
+            r.key,
+            r.timestamp,
+            deliveries,
+            headers.length > 0 ? headers : undefined,
+          );
+          deliveries.sent();
+          break;
+        } catch (err) {
+          if ((err as { code?: number }).code !== ERR_QUEUE_FULL) throw err;
+          // The local queue is full: let deliveries drain, then try again.
+          await callback((done) => this.producer.flush(100, (e) => done(e))).catch(() => {});
+        }
+      }
+    }
+  }
+
+  private flush(): Promise<void> {
+    return callback((done) => this.producer.flush(this.flushTimeoutMs, (e) => done(e)));
+  }
+
+  /**
+   * Sends `records` and (transactional only) commits `offsets` for the group of `consumer`, atomically. On failure
+   * the transaction is aborted (best effort) and the error rethrown; the caller classifies it: fenced = another
+   * process runs this instance id, rebalance = the group moved on (tasks may be gone), retriable = retry later;
+   * {@link isProducerFatal}: replace the producer.
+   */
+  async commit(
+    records: readonly OutgoingRecord[],
+    offsets: readonly InputOffset[],
+    consumer: GroupConsumer | undefined,
+  ): Promise<WrittenOffsets> {
+    const deliveries = new Deliveries();
+    if (!this.transactional) {
+      await this.produceAll(records, deliveries);
+      return deliveries.settled(() => this.flush());
+    }
+    const p = this.producer;
+    await callback((done) => p.beginTransaction((e) => done(e)));
+    try {
+      await this.produceAll(records, deliveries);
+      if (offsets.length > 0) {
+        if (!consumer) throw new Error('offsets of a transaction need the group consumer');
+        await callback((done) =>
+          p.sendOffsetsToTransaction(
+            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })),
+            consumer.lowLevel,
+            30_000,
+            (e) => done(e),
+          ),
+        );
+      }
+      const written = await deliveries.settled(() => this.flush());
+      await callback((done) => p.commitTransaction(30_000, (e) => done(e)));
+      return written;
+    } catch (err) {
+      if (!isProducerFatal(err)) {
+        await callback((done) => p.abortTransaction(30_000, (e) => done(e))).catch(() => {});
+      }
+      throw err;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await callback((done) => this.producer.disconnect(10_000, (e) => done(e))).catch(() => {});
+  }
+}
