@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { silentLogger } from '../common/logger.js';
 import { freePort } from '../kafka/embedded/free-port.js';
-import { createKafka, listTopics, openAdmin, Publisher, type KafkaClient } from '../kafka/index.js';
+import {
+  createKafka,
+  followTopic,
+  listTopics,
+  openAdmin,
+  Publisher,
+  type KafkaClient,
+} from '../kafka/index.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
 import type { ProcessingGuarantee } from '../topology/streams-config.js';
 import { latencySummary, runLoad, type LoadResult } from './http-load.js';
@@ -217,29 +224,25 @@ export async function caseSyncLatency(
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
     const total = opts.ratePerSecond * opts.seconds;
-    const consumer = app.kafka.consumer({
-      groupId: `${app.id}-latency`,
-      readUncommitted: false,
-      maxWaitTimeInMs: 10,
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [app.output], fromBeginning: true });
-    const allSeen = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          const now = performance.now();
-          for (const m of batch.messages) {
-            const key = m.key?.toString() ?? '';
-            const t = sentAt.get(key);
-            if (t !== undefined) {
-              latencies.push(now - t);
-              sentAt.delete(key);
-            }
+    let allSeenResolve!: () => void;
+    const allSeen = new Promise<void>((resolve) => (allSeenResolve = resolve));
+    const follower = await followTopic(
+      app.kafka,
+      app.output,
+      (batch) => {
+        const now = performance.now();
+        for (const m of batch.records) {
+          const key = m.key?.toString() ?? '';
+          const t = sentAt.get(key);
+          if (t !== undefined) {
+            latencies.push(now - t);
+            sentAt.delete(key);
           }
-          if (latencies.length >= total) resolve();
-        },
-      });
-    });
+        }
+        if (latencies.length >= total) allSeenResolve();
+      },
+      { name: `${app.id}-latency`, logger: silentLogger },
+    );
     const publisher = await Publisher.open(app.kafka);
     const tickMs = 20;
     const perTick = Math.max(1, Math.round((opts.ratePerSecond * tickMs) / 1000));
@@ -273,7 +276,7 @@ export async function caseSyncLatency(
         setTimeout(() => reject(new Error('latency: not all events seen')), 120_000),
       ),
     ]);
-    await consumer.disconnect();
+    await follower.stop();
     return latencySummary(latencies);
   } finally {
     await app.stop();

@@ -18,6 +18,7 @@
  */
 import { silentLogger } from '../common/logger.js';
 import {
+  followTopic,
   createKafka,
   ensureTopics,
   openAdmin,
@@ -385,26 +386,21 @@ async function measureLatency(
   opts: { rate: number; seconds: number; partitions: number },
 ): Promise<Latency> {
   await createTopics(kafka, c, opts.partitions);
-  const consumer = kafka.consumer({
-    groupId: `${c.id}-latency`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 10,
-  });
+  let follower: { stop(): Promise<void> } | undefined;
   try {
     await c.start();
     await whileAlive(c, 'ready', c.ready());
     const total = opts.rate * opts.seconds;
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topics: [c.output], fromBeginning: true });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     let allSeen!: () => void;
     const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
+    follower = await followTopic(
+      kafka,
+      c.output,
+      (batch) => {
         const now = performance.now();
-        for (const m of batch.messages) {
+        for (const m of batch.records) {
           const key = m.key?.toString('utf8') ?? '';
           const at = sentAt.get(key);
           if (at === undefined) continue;
@@ -413,8 +409,9 @@ async function measureLatency(
         }
         if (latencies.length >= total) allSeen();
       },
-    });
-    await joined; // the reader is in place before the first event: its join is not counted as latency
+      { name: `${c.id}-latency`, logger: silentLogger },
+    );
+    // the reader is assigned before the first event: its start is not counted as latency
     const publisher = await Publisher.open(kafka);
     try {
       const tickMs = 20;
@@ -469,7 +466,7 @@ async function measureLatency(
     }
     return latencySummary(latencies);
   } finally {
-    await consumer.disconnect();
+    await follower?.stop();
     await c.stop();
   }
 }

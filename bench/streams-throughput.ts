@@ -13,6 +13,7 @@ import { silentLogger } from '../common/logger.js';
 import {
   committedOffsets,
   createKafka,
+  followTopic,
   listTopics,
   ensureTopics,
   openAdmin,
@@ -198,26 +199,22 @@ export async function benchRawConsume(options: {
     await admin.disconnect();
   }
   await produceBulk(kafka, id, options.records, options.makeRecord);
-  const consumer = kafka.consumer({ groupId: id, readUncommitted: false, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [id], fromBeginning: true });
   let seen = 0;
-  let started = 0;
-  // From the moment the consumer joined (its first fetch follows), like the streams figures that start at ready.
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    if (started === 0) started = performance.now();
-  });
-  const done = new Promise<void>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        seen += batch.messages.length;
-        if (seen >= options.records) resolve();
-      },
-    });
-  });
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  // From the moment the reader is assigned (its first fetch follows), like the streams figures that start at ready.
+  const started = performance.now();
+  const follower = await followTopic(
+    kafka,
+    id,
+    (batch) => {
+      seen += batch.records.length;
+      if (seen >= options.records) resolveDone();
+    },
+    { name: id, logger: silentLogger },
+  );
   await done;
   const seconds = (performance.now() - started) / 1000;
-  await consumer.disconnect();
+  await follower.stop();
   return { records: options.records, seconds, recordsPerSecond: options.records / seconds };
 }

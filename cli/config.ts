@@ -73,6 +73,8 @@ export const SETTING_NAMES = [
   'NUM_STANDBY_REPLICAS',
   'COMMIT_INTERVAL_MS',
   'SESSION_TIMEOUT_MS',
+  'GROUP_PROTOCOL',
+  'TRANSACTION_TIMEOUT_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'PARTITIONS',
   'REPLICATION_FACTOR',
@@ -179,6 +181,10 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
   }
   const httpPort = int(raw.HTTP_PORT, 'HTTP_PORT', 8080, 0, 65535, problems);
   const httpHost = raw.HTTP_HOST ?? '0.0.0.0';
+  const groupProtocol = (raw.GROUP_PROTOCOL ?? 'classic') as 'classic' | 'consumer';
+  if (groupProtocol !== 'classic' && groupProtocol !== 'consumer') {
+    problems.push(`GROUP_PROTOCOL must be classic or consumer, got ${JSON.stringify(raw.GROUP_PROTOCOL)}`);
+  }
   const guarantee = (raw.PROCESSING_GUARANTEE ?? 'exactly_once') as ProcessingGuarantee;
   if (guarantee !== 'exactly_once' && guarantee !== 'at_least_once') {
     problems.push(
@@ -233,6 +239,15 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
     numStandbyReplicas: int(raw.NUM_STANDBY_REPLICAS, 'NUM_STANDBY_REPLICAS', 1, 0, 10, problems),
     replicationFactor: int(raw.REPLICATION_FACTOR, 'REPLICATION_FACTOR', -1, -1, 10, problems),
     sessionTimeoutMs: int(raw.SESSION_TIMEOUT_MS, 'SESSION_TIMEOUT_MS', 10_000, 6_000, 300_000, problems),
+    groupProtocol,
+    transactionTimeoutMs: int(
+      raw.TRANSACTION_TIMEOUT_MS,
+      'TRANSACTION_TIMEOUT_MS',
+      10_000,
+      1_000,
+      900_000,
+      problems,
+    ),
   };
   const embeddedDir = raw.KAFKA_EMBEDDED_DIR ?? join(process.cwd(), '.kafka');
   const embedded: EmbeddedKafkaSettings = {

@@ -333,7 +333,7 @@ export class GroupConsumer {
     this.stopping = true;
     await this.loop?.catch(() => {});
     try {
-      await callback((done) => this.consumer.disconnect(10_000, (e) => done(e)));
+      await callback((done) => this.consumer.disconnect((e: unknown) => done(e)));
     } catch (err) {
       this.logger.warn(
         { err: String((err as Error).message) },

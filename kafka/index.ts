@@ -41,7 +41,13 @@ export {
   type WrittenOffsets,
 } from './instance-producer.js';
 export { PartitionReader, type PartitionStart, type PartitionReaderOptions } from './partition-reader.js';
-export { readRangesToEnd, wholeTopicRanges, type ReadRange } from './read-to-end.js';
+export {
+  FROM_BEGINNING,
+  followTopic,
+  readRangesToEnd,
+  wholeTopicRanges,
+  type ReadRange,
+} from './read-to-end.js';
 export { Publisher, publishRecords, type PublishMessage } from './publisher.js';
 export { classifyKafkaError, isDefinitelyFatal, type KafkaErrorClass } from './errors.js';
 export { partitionForKey } from './partitioner.js';

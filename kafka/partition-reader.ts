@@ -127,7 +127,7 @@ export class PartitionReader {
     this.stopping = true;
     await this.loop?.catch(() => {});
     if (this.consumer.isConnected()) {
-      await callback((done) => this.consumer.disconnect(5_000, (e) => done(e))).catch(() => {});
+      await callback((done) => this.consumer.disconnect((e: unknown) => done(e))).catch(() => {});
     }
   }
 }

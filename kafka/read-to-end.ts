@@ -117,3 +117,35 @@ export async function wholeTopicRanges(kafka: KafkaClient, topic: string): Promi
     await admin.disconnect();
   }
 }
+
+/** Start offset meaning "the partition's first available offset". */
+export const FROM_BEGINNING = '-2';
+
+/**
+ * Follows every partition of `topic` (read_committed) from the beginning until `stop()`: tools and benchmarks
+ * that watch a topic without joining a group.
+ */
+export async function followTopic(
+  kafka: KafkaClient,
+  topic: string,
+  onBatch: (batch: ConsumedBatch) => Promise<void> | void,
+  options: { readonly name: string; readonly logger: Logger },
+): Promise<{ stop(): Promise<void> }> {
+  const admin = await openAdmin(kafka);
+  let partitions: number[];
+  try {
+    partitions = [...(await topicOffsets(admin, topic)).keys()].sort((a, b) => a - b);
+  } finally {
+    await admin.disconnect();
+  }
+  return PartitionReader.start(
+    kafka,
+    {
+      groupPrefix: options.name,
+      partitions: partitions.map((partition) => ({ topic, partition, offset: FROM_BEGINNING })),
+      onBatch: async (batch) => onBatch(batch),
+      onError: (err) => options.logger.warn({ err: String(err.message) }, 'topic follower failed'),
+    },
+    options.logger,
+  );
+}

@@ -1,20 +1,24 @@
 /**
- * The Kafka port's runtime-critical behaviour on the real broker: a transactional commit reports the offsets it
- * wrote, a second producer with the same transactional id fences the first (classified `fenced`), ranges are read
- * exactly to their end under read_committed (aborted records never appear), and a custom assignor's userData is
- * readable by every member through describeGroup.
+ * The Kafka port's runtime-critical behaviour on the real broker: one transaction carries records and a group's
+ * offsets (sent with the consumer's group metadata) and reports the offsets it wrote; a second producer with the
+ * same transactional id fences the first (classified `fenced`); ranges are read exactly to their end under
+ * read_committed by an assigned reader (aborted records never appear); the group consumer rebalances
+ * cooperatively (only moved partitions are revoked, siblings travel with their lead partition) and a static member
+ * that restarts gets its partitions back without a rebalance.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   GroupConsumer,
+  InstanceProducer,
   PartitionReader,
-  TaskProducer,
   classifyKafkaError,
+  committedOffsets,
   describeGroup,
   openAdmin,
   readRangesToEnd,
   wholeTopicRanges,
-  type GroupAssignor,
+  type ConsumedBatch,
+  type TopicPartition,
 } from '../../kafka/index.js';
 import { silentLogger } from '../../common/logger.js';
 import type { OutgoingRecord } from '../../topology/task-engine.js';
@@ -47,46 +51,91 @@ const poll = { timeout: 30_000, interval: 50 };
 async function topicWithProducer(prefix: string, partitions: number) {
   const topic = uniqueName(prefix);
   await createTopics(kafka, [{ topic, partitions }]);
-  const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
+  const producer = await InstanceProducer.transactional(kafka, uniqueName('txid'));
   cleanups.push(() => producer.disconnect());
   return { topic, producer };
 }
 
+/** A group member that records what it is assigned and revoked, optionally adding sibling partitions. */
+function member(
+  groupId: string,
+  topics: string[],
+  options: { instanceId?: string; siblings?: (p: TopicPartition) => TopicPartition[] } = {},
+) {
+  const events: string[] = [];
+  const assigned = new Set<string>();
+  const batches: ConsumedBatch[] = [];
+  const consumer = new GroupConsumer(
+    kafka,
+    {
+      groupId,
+      topics,
+      readCommitted: true,
+      fromBeginning: true,
+      groupInstanceId: options.instanceId,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+    },
+    {
+      onAssigned: async (ps) => {
+        const all = ps.flatMap((p) => [p, ...(options.siblings?.(p) ?? [])]);
+        for (const p of all) assigned.add(`${p.topic}:${p.partition}`);
+        events.push(`assign ${ps.map((p) => p.partition).join(',')}`);
+        return all;
+      },
+      onRevoked: async (ps, lost) => {
+        const all = ps.flatMap((p) => [p, ...(options.siblings?.(p) ?? [])]);
+        for (const p of all) assigned.delete(`${p.topic}:${p.partition}`);
+        events.push(`${lost ? 'lost' : 'revoke'} ${ps.map((p) => p.partition).join(',')}`);
+        return all;
+      },
+      onBatches: async (bs) => void batches.push(...bs),
+      onError: () => {},
+    },
+    silentLogger,
+  );
+  return { consumer, events, assigned, batches };
+}
+
 describe('kafka port', () => {
-  it('commits a transaction with offsets and reports the offset after the last record per partition', async () => {
+  it('commits records and a group’s offsets in one transaction and reports the offset after the last record per partition', async () => {
     const topic = uniqueName('tx');
     const input = uniqueName('txin');
     await createTopics(kafka, [
       { topic, partitions: 2 },
       { topic: input, partitions: 1 },
     ]);
-    const producer = await TaskProducer.transactional(kafka, uniqueName('txid'));
-    cleanups.push(() => producer.disconnect());
     const group = uniqueName('g');
+    const m = member(group, [input]);
+    cleanups.push(() => m.consumer.stop());
+    await m.consumer.start();
+    await expect.poll(() => m.assigned.size, poll).toBe(1);
+    const producer = await InstanceProducer.transactional(kafka, uniqueName('txid'));
+    cleanups.push(() => producer.disconnect());
     const first = await producer.commit(
       [record(topic, 0, 'a', '1'), record(topic, 0, 'b', '2'), record(topic, 1, 'c', '3')],
-      group,
       [{ topic: input, partition: 0, offset: '5' }],
+      m.consumer,
     );
     expect(first.get(`${topic}:0`)).toBe('2');
     expect(first.get(`${topic}:1`)).toBe('1');
     // The second transaction starts after the first one's commit marker.
-    const second = await producer.commit([record(topic, 0, 'd', null)], group, []);
+    const second = await producer.commit([record(topic, 0, 'd', null)], [], undefined);
     expect(second.get(`${topic}:0`)).toBe('4');
 
+    expect((await m.consumer.committed([{ topic: input, partition: 0 }])).get(`${input}:0`)).toBe('5');
     const admin = await openAdmin(kafka);
     cleanups.push(() => admin.disconnect());
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
-    expect(committed[0]?.partitions[0]?.offset).toBe('5');
+    expect((await committedOffsets(admin, group, [input])).get(input)?.get(0)).toBe('5');
     await expect.poll(() => stableEnd(topic, 0), poll).toBe('5');
   });
 
-  it('commits a transaction larger than the message size limit of the broker (sent as several requests)', async () => {
+  it('commits a transaction larger than the broker’s message size limit', async () => {
     const { topic, producer } = await topicWithProducer('big', 1);
     // 3000 records of 1 KiB to one partition: ~3 MiB, three times message.max.bytes.
     const big = 'x'.repeat(1024);
     const records = Array.from({ length: 3000 }, (_, i) => record(topic, 0, `k${i}`, big));
-    const written = await producer.commit(records, uniqueName('g'), []);
+    const written = await producer.commit(records, [], undefined);
     expect(written.get(`${topic}:0`)).toBe('3000');
     await expect.poll(() => stableEnd(topic, 0), poll).toBe('3001'); // 3000 records + the commit marker
   });
@@ -95,22 +144,20 @@ describe('kafka port', () => {
     const topic = uniqueName('fence');
     await createTopics(kafka, [{ topic, partitions: 1 }]);
     const txid = uniqueName('txid');
-    const zombie = await TaskProducer.transactional(kafka, txid);
+    const zombie = await InstanceProducer.transactional(kafka, txid);
     cleanups.push(() => zombie.disconnect());
-    await zombie.commit([record(topic, 0, 'k', 'zombie-1')], uniqueName('g'), []);
-    const successor = await TaskProducer.transactional(kafka, txid);
+    await zombie.commit([record(topic, 0, 'k', 'zombie-1')], [], undefined);
+    const successor = await InstanceProducer.transactional(kafka, txid);
     cleanups.push(() => successor.disconnect());
-    const error = await zombie.commit([record(topic, 0, 'k', 'zombie-2')], uniqueName('g'), []).then(
+    const error = await zombie.commit([record(topic, 0, 'k', 'zombie-2')], [], undefined).then(
       () => undefined,
       (err: unknown) => err,
     );
     expect(error).toBeDefined();
     expect(classifyKafkaError(error)).toBe('fenced');
-    await successor.commit([record(topic, 0, 'k', 'successor')], uniqueName('g'), []);
-    // zombie-1 + marker, successor + marker (the fenced producer's records never reached the partition).
-    await expect.poll(() => stableEnd(topic, 0), poll).toBe('4');
-
+    await successor.commit([record(topic, 0, 'k', 'successor')], [], undefined);
     const values: string[] = [];
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe('4');
     await readRangesToEnd(
       kafka,
       await wholeTopicRanges(kafka, topic),
@@ -126,26 +173,27 @@ describe('kafka port', () => {
     const { topic, producer } = await topicWithProducer('ranges', 2);
     const batch = (p: number, from: number, n: number) =>
       Array.from({ length: n }, (_, i) => record(topic, p, `k${from + i}`, `v${from + i}`));
-    await producer.commit([...batch(0, 0, 10), ...batch(1, 0, 4)], uniqueName('g'), []);
-    // A commit that fails after its records were sent (an empty group id is rejected) aborts them.
-    const failed = await producer.commit(batch(0, 100, 3), '', [{ topic, partition: 0, offset: '1' }]).then(
-      () => 'committed',
-      () => 'failed',
-    );
+    await producer.commit([...batch(0, 0, 10), ...batch(1, 0, 4)], [], undefined);
+    // A commit whose offsets cannot be sent (its consumer is closed) fails after its records were sent: they are
+    // aborted.
+    const closed = member(uniqueName('g'), [topic]);
+    await closed.consumer.start();
+    await closed.consumer.stop();
+    const failed = await producer
+      .commit(batch(0, 100, 3), [{ topic, partition: 0, offset: '1' }], closed.consumer)
+      .then(
+        () => 'committed',
+        () => 'failed',
+      );
     expect(failed).toBe('failed');
-    await producer.commit(batch(0, 10, 2), uniqueName('g'), []);
+    await producer.commit(batch(0, 10, 2), [], undefined);
     // 10 records + marker, 3 aborted records + abort marker, 2 records + marker: the aborted ones are in the log.
     await expect.poll(() => stableEnd(topic, 0), poll).toBe('18');
     const seen: Record<number, string[]> = { 0: [], 1: [] };
     await readRangesToEnd(
       kafka,
       [
-        {
-          topic,
-          partition: 0,
-          from: '3',
-          end: '18',
-        },
+        { topic, partition: 0, from: '3', end: '18' },
         { topic, partition: 1, from: '1', end: '3' },
       ],
       async (range, b) => {
@@ -159,7 +207,7 @@ describe('kafka port', () => {
 
   it('stops reading ranges when aborted (a shutdown never waits for a restore)', async () => {
     const { topic, producer } = await topicWithProducer('abort-read', 1);
-    await producer.commit([record(topic, 0, 'k', 'v')], uniqueName('g'), []);
+    await producer.commit([record(topic, 0, 'k', 'v')], [], undefined);
     const controller = new AbortController();
     const seen: string[] = [];
     // The end lies beyond anything written: only the abort can end this read.
@@ -168,7 +216,7 @@ describe('kafka port', () => {
       [{ topic, partition: 0, from: '0', end: '1000' }],
       async (_range, b) => {
         for (const r of b.records) seen.push(r.value!.toString());
-        controller.abort(new Error('shutting down'));
+        if (seen.length > 0) controller.abort(new Error('shutting down'));
       },
       { groupPrefix: uniqueName('read'), logger: silentLogger, signal: controller.signal },
     );
@@ -182,14 +230,13 @@ describe('kafka port', () => {
     const write = (from: number, n: number) =>
       producer.commit(
         Array.from({ length: n }, (_, i) => record(topic, 0, `k${from + i}`, `${from + i}:${filler}`)),
-        uniqueName('g'),
         [],
+        undefined,
       );
     for (let i = 0; i < 600; i += 200) await write(i, 200);
     // 600 records and 3 commit markers, once the last marker is written (the end is the last stable offset).
     const end = '603';
     await expect.poll(() => stableEnd(topic, 0), poll).toBe(end);
-    // 600 records of 1 KB read 32 KiB at a time: about 20 fetches, each of which must move the position on.
     const seen: number[] = [];
     await readRangesToEnd(
       kafka,
@@ -201,14 +248,13 @@ describe('kafka port', () => {
     );
     expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => i));
 
-    // A long-running reader (the standby's) delivers what is written later, and nothing twice.
+    // A long-running reader (the standby's) delivers what is written later, and nothing twice; its position moves
+    // past the commit markers.
     const followed: number[] = [];
-    let reachedEnd: () => void = () => {};
+    let next = '0';
     let readerFailed: (err: Error) => void = () => {};
-    const caughtUp = new Promise<void>((resolve, reject) => {
-      reachedEnd = resolve;
-      readerFailed = reject;
-    });
+    const failed = new Promise<never>((_, reject) => (readerFailed = reject));
+    failed.catch(() => {});
     const reader = await PartitionReader.start(
       kafka,
       {
@@ -218,62 +264,58 @@ describe('kafka port', () => {
         onError: (err) => readerFailed(err),
         onBatch: async (b) => {
           for (const r of b.records) followed.push(Number(r.value!.toString().split(':')[0]));
-          if (followed.length >= 800) reachedEnd();
+          next = b.nextOffset;
         },
       },
       silentLogger,
     );
     cleanups.push(() => reader.stop());
     await write(600, 200);
-    await caughtUp;
+    await expect.poll(() => next, poll).toBe('804');
     await reader.stop();
     expect(followed).toEqual(Array.from({ length: 800 }, (_, i) => i));
   });
 
-  it("exposes every member's assignment userData through describeGroup", async () => {
-    const topic = uniqueName('assign');
-    await createTopics(kafka, [{ topic, partitions: 4 }]);
-    const groupId = uniqueName('grp');
-    const assignor: GroupAssignor = {
-      name: 'TestAssignor',
-      version: 1,
-      subscriptionUserData: () => Buffer.from('hello'),
-      assign: (members, partitionsByTopic) => {
-        const n = partitionsByTopic.get(topic) ?? 0;
-        const sorted = [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
-        return new Map(
-          sorted.map((m, i) => [
-            m.memberId,
-            {
-              assignment: {
-                [topic]: Array.from({ length: n }, (_, p) => p).filter((p) => p % sorted.length === i),
-              },
-              userData: Buffer.from(JSON.stringify({ index: i, saw: m.userData.toString() })),
-            },
-          ]),
-        );
-      },
-    };
-    const joined: Record<string, readonly number[]>[] = [];
-    const consumer = new GroupConsumer(
-      kafka,
-      { groupId, topics: [topic], readCommitted: true, assignor, fromBeginning: true },
-      {
-        onBatch: async () => {},
-        onAssigned: (a) => joined.push(a),
-        onCrash: () => {},
-      },
-      silentLogger,
-    );
-    cleanups.push(() => consumer.stop());
-    await consumer.start();
-    expect(joined.at(-1)?.[topic]).toEqual([0, 1, 2, 3]);
+  it('rebalances cooperatively: a joining member takes only moved partitions, siblings travel with their lead', async () => {
+    const lead = uniqueName('lead');
+    const sibling = uniqueName('sib');
+    await createTopics(kafka, [
+      { topic: lead, partitions: 4 },
+      { topic: sibling, partitions: 4 },
+    ]);
+    const groupId = uniqueName('coop');
+    const siblings = (p: TopicPartition) => [{ topic: sibling, partition: p.partition }];
+    const a = member(groupId, [lead], { instanceId: 'a', siblings });
+    cleanups.push(() => a.consumer.stop());
+    await a.consumer.start();
+    await expect.poll(() => a.assigned.size, poll).toBe(8);
+    const b = member(groupId, [lead], { instanceId: 'b', siblings });
+    cleanups.push(() => b.consumer.stop());
+    await b.consumer.start();
+    await expect.poll(() => a.assigned.size + b.assigned.size === 8 && b.assigned.size === 4, poll).toBe(true);
+    // a kept two lead partitions untouched: it was revoked exactly the two that moved, never everything.
+    expect(a.events[0]).toBe('assign 0,1,2,3');
+    expect(a.events.filter((e) => e.startsWith('revoke'))).toHaveLength(1);
+    expect(a.events.find((e) => e.startsWith('revoke'))!.split(' ')[1]!.split(',')).toHaveLength(2);
+    for (const p of [0, 1, 2, 3]) {
+      const owner = a.assigned.has(`${lead}:${p}`) ? a : b;
+      expect(owner.assigned.has(`${sibling}:${p}`)).toBe(true);
+    }
     const admin = await openAdmin(kafka);
     cleanups.push(() => admin.disconnect());
     const view = await describeGroup(admin, groupId);
-    expect(view.state).toBe('Stable');
-    expect(view.members).toHaveLength(1);
-    expect(JSON.parse(view.members[0]!.assignmentUserData.toString())).toEqual({ index: 0, saw: 'hello' });
-    expect(view.members[0]!.subscriptionUserData.toString()).toBe('hello');
+    expect(view.members.map((m) => m.instanceId).sort()).toEqual(['a', 'b']);
+    expect(view.members.find((m) => m.instanceId === 'b')?.assignment[lead]).toHaveLength(2);
+
+    // Static membership: b closes and a new b joins within the session timeout: it gets the same partitions back
+    // and a is not rebalanced.
+    const before = [...b.assigned].sort();
+    const eventsOfA = a.events.length;
+    await b.consumer.stop();
+    const b2 = member(groupId, [lead], { instanceId: 'b', siblings });
+    cleanups.push(() => b2.consumer.stop());
+    await b2.consumer.start();
+    await expect.poll(() => [...b2.assigned].sort(), poll).toEqual(before);
+    expect(a.events.length).toBe(eventsOfA);
   });
 });
