@@ -8,6 +8,7 @@
  * one transaction and reports, per topic-partition, the offset after the last record written there (the changelog
  * checkpoints).
  */
+import { UscError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { OutgoingRecord } from '../topology/task-engine.js';
 import { routeLibrdkafkaLog, type KafkaClient } from './client.js';
@@ -189,7 +190,10 @@ export class InstanceProducer {
     try {
       await this.produceAll(records, deliveries);
       if (offsets.length > 0) {
-        if (!consumer) throw new Error('offsets of a transaction need the group consumer');
+        // The binding crashes the process on a closed consumer's group metadata: refuse instead.
+        if (!consumer?.lowLevel.isConnected()) {
+          throw new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'offsets of a transaction need a connected consumer');
+        }
         await callback((done) =>
           p.sendOffsetsToTransaction(
             offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })),
@@ -199,8 +203,15 @@ export class InstanceProducer {
           ),
         );
       }
-      const written = await deliveries.settled(() => this.flush());
+      // A failed delivery fails the commit too, with the cause (fenced, fatal, timed out) rather than the
+      // delivery's symptom ("purged in queue"): commit and report its error first.
+      let undelivered: unknown;
+      const written = await deliveries.settled(() => this.flush()).catch((err: unknown) => {
+        undelivered = err;
+        return undefined;
+      });
       await callback((done) => p.commitTransaction(30_000, (e) => done(e)));
+      if (undelivered !== undefined || !written) throw undelivered;
       return written;
     } catch (err) {
       if (!isProducerFatal(err)) {

@@ -10,8 +10,7 @@
  *
  * Without a handler a record error fails the task (as Kafka Streams' default LogAndFailExceptionHandler).
  */
-import type { Headers } from './record.js';
-import type { IncomingRecord } from './task-engine.js';
+import type { Headers, IncomingRecord } from './record.js';
 import type { TaskId } from './task-id.js';
 
 /** Where the record failed. */

@@ -28,3 +28,26 @@ export function withRecord<K, V, K2 = K, V2 = V>(
 ): StreamRecord<K2, V2> {
   return { ...(record as unknown as StreamRecord<K2, V2>), ...changes };
 }
+
+/** A serialized record on its way to a Kafka topic. */
+export interface OutgoingRecord {
+  /** Resolved Kafka topic name. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+/** A serialized record read from a source topic partition. */
+export interface IncomingRecord {
+  /** Resolved Kafka topic name. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}

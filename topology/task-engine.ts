@@ -6,39 +6,18 @@
  * The engine does not know about Kafka, transactions or commits: the owner (runtime task or test driver) feeds it
  * records, drains the collector at commit time and drives wall-clock punctuation.
  */
-import type { Headers } from './record.js';
+import type { IncomingRecord, OutgoingRecord } from './record.js';
+
+export type { IncomingRecord, OutgoingRecord };
 import type { Logger } from './processor.js';
 import type { TaskId } from './task-id.js';
 import type { Subtopology, Topology } from './topology.js';
 import type { KeyValueStore } from '../stores/contracts.js';
 import type { RecordErrorResponse, RecordFailure } from './record-error.js';
 
-/** A serialized record on its way to a Kafka topic. */
-export interface OutgoingRecord {
-  /** Resolved Kafka topic name. */
-  readonly topic: string;
-  readonly partition: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly timestamp: number;
-  readonly headers: Headers;
-}
-
 /** Receives sink output. The runtime buffers it for the task's next transaction; the test driver stores it. */
 export interface RecordCollector {
   send(record: OutgoingRecord): void;
-}
-
-/** A serialized record read from a source topic partition. */
-export interface IncomingRecord {
-  /** Resolved Kafka topic name. */
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly timestamp: number;
-  readonly headers: Headers;
 }
 
 export interface TaskEngineOptions {
