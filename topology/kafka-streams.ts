@@ -9,16 +9,14 @@ import { UscError, describeError } from '../common/errors.js';
 import {
   GroupConsumer,
   InstanceProducer,
-  ensureTopics,
   openAdmin,
-  partitionCounts,
   partitionForKey,
   type KafkaAdmin,
   type KafkaClient,
 } from '../kafka/index.js';
 import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 import { StateDirectory } from '../stores/state-directory.js';
-import { resolvePartitionCounts } from './partitions.js';
+import { directoryTopicName, prepareTopics } from './internal/runtime/topic-setup.js';
 import { GroupView } from './internal/runtime/group-view.js';
 import { Placement, type HostEntry } from './internal/runtime/placement.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
@@ -29,12 +27,9 @@ import type { StreamTask } from './internal/runtime/stream-task.js';
 import type { Logger } from './processor.js';
 import type { StreamsConfig } from './streams-config.js';
 import { parseTaskId, taskIdToString } from './task-id.js';
-import { changelogTopicName, internalTopicName, type Topology } from './topology.js';
+import { internalTopicName, type Topology } from './topology.js';
 
-/** The compacted topic where instances publish their API URLs (the owner map's address book). */
-export function directoryTopicName(applicationId: string): string {
-  return `${applicationId}-directory`;
-}
+export { directoryTopicName };
 
 export type StreamsState =
   'created' | 'rebalancing' | 'running' | 'pending_shutdown' | 'not_running' | 'error';
@@ -211,7 +206,10 @@ export class KafkaStreams {
           fromBeginning: true,
           protocol: config.groupProtocol ?? 'classic',
           sessionTimeoutMs: config.sessionTimeoutMs ?? 10_000,
-          heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor((config.sessionTimeoutMs ?? 10_000) / 5))),
+          heartbeatIntervalMs: Math.max(
+            100,
+            Math.min(1_000, Math.floor((config.sessionTimeoutMs ?? 10_000) / 5)),
+          ),
         },
         {
           onAssigned: async (partitions) => {
@@ -269,51 +267,7 @@ export class KafkaStreams {
   }
 
   private async prepareTopics(admin: KafkaAdmin): Promise<void> {
-    const { topology, config } = this;
-    const external = new Set<string>();
-    for (const s of topology.subtopologies) {
-      for (const t of [...s.sourceTopics, ...s.sinkTopics])
-        if (!topology.internalTopics.has(t)) external.add(t);
-    }
-    if (topology.recordErrorPolicy) external.add(topology.recordErrorPolicy.deadLetterTopic);
-    const existing = await partitionCounts(admin, [...external]);
-    const missing = [...external].filter((t) => !existing.has(t));
-    if (missing.length > 0) {
-      throw new UscError(
-        'USC_ERR_TOPOLOGY_INVALID',
-        `topics the topology reads or writes do not exist: ${missing.join(', ')}`,
-      );
-    }
-    this.counts = resolvePartitionCounts(topology, config.applicationId, (t) => existing.get(t));
-    for (const [t, n] of existing) this.counts.set(t, n);
-    const specs = [];
-    for (const [name, internal] of topology.internalTopics) {
-      const topic = internalTopicName(config.applicationId, name);
-      specs.push({
-        topic,
-        partitions: this.partitionsFor(topic),
-        replicationFactor: config.replicationFactor,
-        config: { ...internal.config },
-      });
-    }
-    for (const [name, def] of topology.stores) {
-      if (!def.logging) continue;
-      const topic = changelogTopicName(config.applicationId, name);
-      specs.push({
-        topic,
-        partitions: this.partitionsFor(topic),
-        replicationFactor: config.replicationFactor,
-        config: { ...(def.changelogConfig ?? {}), 'cleanup.policy': 'compact' },
-      });
-    }
-    specs.push({
-      topic: directoryTopicName(config.applicationId),
-      partitions: 1,
-      replicationFactor: config.replicationFactor,
-      config: { 'cleanup.policy': 'compact' },
-    });
-    const created = await ensureTopics(admin, specs);
-    if (created.length > 0) this.logger.info({ topics: created }, 'created internal topics');
+    this.counts = await prepareTopics(admin, this.topology, this.config, this.logger);
   }
 
   /**

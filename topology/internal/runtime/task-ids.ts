@@ -22,3 +22,38 @@ export function describeTaskIds(ids: Iterable<string>): string {
   }
   return [...parts, ...other.sort()].join(', ') || '(none)';
 }
+
+/** One info line for a batch of tasks that finished restoring and started running. */
+export function logTasksStarted(
+  logger: { info(obj: object, msg?: string): void },
+  started: readonly string[],
+  restoredRecords: number,
+  seconds: number,
+): void {
+  if (started.length === 0) return;
+  logger.info(
+    { tasks: started.length, taskIds: describeTaskIds(started), restoredRecords, seconds },
+    `${started.length} task${started.length === 1 ? '' : 's'} restored and running (${restoredRecords} records restored in ${seconds.toFixed(1)} s)`,
+  );
+}
+
+const STUCK_AFTER_MS = 30_000;
+
+/** Warns (every 30 s per task) about a task whose current job has run for 30 s or more. */
+export function reportStuckTasks(
+  tasks: Iterable<{ readonly idString: string; busy(): { label: string; sinceMs: number } | undefined }>,
+  reported: WeakMap<object, number>,
+  logger: { warn(obj: object, msg?: string): void },
+  wall = Date.now(),
+): void {
+  for (const task of tasks) {
+    const busy = task.busy();
+    if (!busy || wall - busy.sinceMs < STUCK_AFTER_MS) continue;
+    if (wall - (reported.get(task) ?? 0) < STUCK_AFTER_MS) continue;
+    reported.set(task, wall);
+    logger.warn(
+      { taskId: task.idString, job: busy.label, forMs: wall - busy.sinceMs },
+      'task is stuck in a job (a Kafka or store call that does not settle)',
+    );
+  }
+}

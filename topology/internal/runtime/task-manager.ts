@@ -14,7 +14,6 @@
 import { TaskMigratedError, UscError, describeError, hasCode } from '../../../common/errors.js';
 import {
   classifyKafkaError,
-  isDefinitelyFatal,
   isProducerFatal,
   topicPartitionKey,
   type ConsumedBatch,
@@ -26,7 +25,7 @@ import {
 import type { Logger } from '../../processor.js';
 import type { StreamsConfig } from '../../streams-config.js';
 import { parseTaskId, taskIdToString } from '../../task-id.js';
-import { commitAll } from './commit-protocol.js';
+import { commitFailure, commitInstance } from './instance-commit.js';
 import type { Placement } from './placement.js';
 import { SerialQueue } from './serial-queue.js';
 import { StandbyTasks } from './standby-tasks.js';
@@ -34,7 +33,7 @@ import { restoreStores } from './state-restorer.js';
 import type { StreamTask } from './stream-task.js';
 import type { StreamsMetrics } from './streams-metrics.js';
 import type { TaskFactory } from './task-factory.js';
-import { describeTaskIds } from './task-ids.js';
+import { describeTaskIds, logTasksStarted, reportStuckTasks } from './task-ids.js';
 
 export { describeTaskIds };
 
@@ -56,15 +55,13 @@ export interface TaskManagerDeps {
   readonly onTasksChanged: () => void;
 }
 
-const STUCK_AFTER_MS = 30_000;
-
 export class TaskManager {
   private readonly active = new Map<string, StreamTask>();
   private readonly byPartition = new Map<string, StreamTask>();
   /** Lead partitions this member owns (its tasks are `placement.tasksOf(p)`). */
   private readonly owned = new Set<number>();
   private readonly queue = new SerialQueue();
-  private readonly stuckReported = new WeakMap<StreamTask, number>();
+  private readonly stuckReported = new WeakMap<object, number>();
   private shuttingDown = false;
   private commitFailures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -110,7 +107,9 @@ export class TaskManager {
   /** Lead partitions assigned by the group: returns every source partition of their tasks (to be assigned). */
   onAssigned(lead: readonly TopicPartition[]): Promise<readonly TopicPartition[]> {
     return this.run('assign', async () => {
-      const partitions = lead.filter((p) => p.topic === this.deps.placement.leadTopic).map((p) => p.partition);
+      const partitions = lead
+        .filter((p) => p.topic === this.deps.placement.leadTopic)
+        .map((p) => p.partition);
       if (this.shuttingDown) return this.deps.placement.partitionsOfLead(partitions);
       for (const p of partitions) this.owned.add(p);
       this.deps.metrics.rebalances.inc();
@@ -125,7 +124,9 @@ export class TaskManager {
   /** Lead partitions revoked (or lost): commits (unless lost), closes their tasks, returns what to release. */
   onRevoked(lead: readonly TopicPartition[], lost: boolean): Promise<readonly TopicPartition[]> {
     return this.run('revoke', async () => {
-      const partitions = lead.filter((p) => p.topic === this.deps.placement.leadTopic).map((p) => p.partition);
+      const partitions = lead
+        .filter((p) => p.topic === this.deps.placement.leadTopic)
+        .map((p) => p.partition);
       const revoked = new Set(partitions.flatMap((p) => this.deps.placement.tasksOf(p).map(taskIdToString)));
       for (const p of partitions) this.owned.delete(p);
       const closing = [...this.active.values()].filter((t) => revoked.has(t.idString));
@@ -141,7 +142,8 @@ export class TaskManager {
       for (const task of closing) {
         // Keep the open stores as a standby copy: if this instance stands by for the task next, nothing is
         // reopened or restored (the next owner-map refresh closes it otherwise).
-        const keep = this.deps.config.numStandbyReplicas > 0 && !this.shuttingDown && task.state === 'running';
+        const keep =
+          this.deps.config.numStandbyReplicas > 0 && !this.shuttingDown && task.state === 'running';
         await this.removeTask(task, keep);
         if (keep) await this.standbys.adopt(task.idString, task.stores);
       }
@@ -168,7 +170,12 @@ export class TaskManager {
           // Only failures the record-error policy does not handle get here (store I/O, a policy that says fail).
           // The message is ours (never record contents); the failed record's writes were already rolled back.
           this.deps.logger.error(
-            { err: describeError(err), taskId: task?.idString, topic: batch.topic, partition: batch.partition },
+            {
+              err: describeError(err),
+              taskId: task?.idString,
+              topic: batch.topic,
+              partition: batch.partition,
+            },
             'processing failed; stopping the instance (tasks close dirty: uncommitted work is discarded)',
           );
           this.deps.onFatal(err);
@@ -197,7 +204,7 @@ export class TaskManager {
    * (`force`: whatever is uncommitted).
    */
   tick(force = false): Promise<void> {
-    this.reportStuckTasks();
+    reportStuckTasks(this.active.values(), this.stuckReported, this.deps.logger);
     return this.run('tick', async () => {
       if (this.shuttingDown) return;
       const now = this.deps.clock();
@@ -226,29 +233,19 @@ export class TaskManager {
 
   /** One commit of every running task with uncommitted work (one transaction under exactly_once). */
   private async commit(): Promise<void> {
-    const tasks = [...this.active.values()].filter((t) => t.hasUncommitted());
-    if (tasks.length === 0) return;
-    const started = performance.now();
-    const producer = this.deps.producer();
-    const consumer = this.deps.consumer();
-    await withTimeout(
-      commitAll(
-        tasks,
-        async (records, offsets) => {
-          const written = await producer.commit(records, this.exactlyOnce ? offsets : [], consumer);
-          if (!this.exactlyOnce) await consumer.commitOffsets(offsets);
-          return written;
-        },
-        this.deps.clock(),
-      ),
-      this.deps.config.commitTimeoutMs ?? 30_000,
+    const { config } = this.deps;
+    await commitInstance(
+      {
+        exactlyOnce: this.exactlyOnce,
+        producer: this.deps.producer,
+        consumer: this.deps.consumer,
+        clock: this.deps.clock,
+        metrics: this.deps.metrics,
+        timeoutMs: config.commitTimeoutMs ?? 30_000,
+      },
+      [...this.active.values()].filter((t) => t.hasUncommitted()),
     );
     this.commitFailures = 0;
-    this.deps.metrics.commitsTotal.inc({ outcome: 'committed' });
-    this.deps.metrics.commitSeconds.observe(
-      { guarantee: this.exactlyOnce ? 'exactly_once' : 'at_least_once' },
-      (performance.now() - started) / 1000,
-    );
   }
 
   private async commitOrRecover(): Promise<void> {
@@ -265,9 +262,8 @@ export class TaskManager {
    * otherwise every task is re-initialised from its last commit (a rebalance that follows moves what moved).
    */
   private async onCommitError(err: unknown): Promise<void> {
-    this.deps.metrics.commitsTotal.inc({ outcome: 'failed' });
-    const kind = classifyKafkaError(err);
-    if (isDefinitelyFatal(err) || kind === 'fenced') {
+    const { action, kind } = commitFailure(err);
+    if (action === 'stop') {
       this.deps.logger.error(
         { err: describeError(err), kind },
         kind === 'fenced'
@@ -338,9 +334,10 @@ export class TaskManager {
     const startedMs = this.deps.clock();
     // Committed offsets first: the broker answers once no transaction with offsets for them is pending, so the
     // changelog end read next includes everything the previous owner committed.
-    const committed = await this.deps
-      .consumer()
-      .committed(tasks.flatMap((t) => t.sources), config.commitTimeoutMs ?? 30_000);
+    const committed = await this.deps.consumer().committed(
+      tasks.flatMap((t) => t.sources),
+      config.commitTimeoutMs ?? 30_000,
+    );
     const restored = await restoreStores(
       kafka,
       tasks.flatMap((t) => [...t.stores.values()]),
@@ -353,20 +350,18 @@ export class TaskManager {
         await task.startRunning(committed);
         for (const s of task.sources) {
           const pos = task.position(s.topic, s.partition);
-          if (pos !== undefined) await this.deps.consumer().seek(s.topic, s.partition, pos).catch(() => {});
+          if (pos !== undefined)
+            await this.deps
+              .consumer()
+              .seek(s.topic, s.partition, pos)
+              .catch(() => {});
           this.deps.consumer().resume([s]);
         }
         ids.push(task.idString);
       }
       return ids;
     });
-    if (started.length > 0) {
-      const seconds = (this.deps.clock() - startedMs) / 1000;
-      logger.info(
-        { tasks: started.length, taskIds: describeTaskIds(started), restoredRecords: restored.restoredTotal, seconds },
-        `${started.length} task${started.length === 1 ? '' : 's'} restored and running (${restored.restoredTotal} records restored in ${seconds.toFixed(1)} s)`,
-      );
-    }
+    logTasksStarted(logger, started, restored.restoredTotal, (this.deps.clock() - startedMs) / 1000);
     this.deps.onTasksChanged();
   }
 
@@ -377,25 +372,12 @@ export class TaskManager {
       const key = topicPartitionKey(s.topic, s.partition);
       if (this.byPartition.get(key) === task) this.byPartition.delete(key);
     }
-    await task.close({ keepStores }).catch((err: unknown) =>
-      this.deps.logger.warn({ taskId: task.idString, err: describeError(err) }, 'closing a task failed'),
-    );
-    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
-  }
-
-  /** Warns (every 30 s per task) about a task whose current job has run for 30 s or more. */
-  private reportStuckTasks(): void {
-    const wall = Date.now();
-    for (const task of this.active.values()) {
-      const busy = task.busy();
-      if (!busy || wall - busy.sinceMs < STUCK_AFTER_MS) continue;
-      if (wall - (this.stuckReported.get(task) ?? 0) < STUCK_AFTER_MS) continue;
-      this.stuckReported.set(task, wall);
-      this.deps.logger.warn(
-        { taskId: task.idString, job: busy.label, forMs: wall - busy.sinceMs },
-        'task is stuck in a job (a Kafka or store call that does not settle)',
+    await task
+      .close({ keepStores })
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ taskId: task.idString, err: describeError(err) }, 'closing a task failed'),
       );
-    }
+    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
   }
 
   /**
@@ -434,22 +416,4 @@ export class TaskManager {
       await this.standbys.closeAll();
     });
   }
-}
-
-/** Rejects with a retriable USC_ERR_TASK_COMMIT_TIMEOUT if `promise` does not settle within `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new UscError('USC_ERR_TASK_COMMIT_TIMEOUT', `commit did not finish within ${ms} ms`, {
-            retriable: true,
-          }),
-        ),
-      ms,
-    );
-  });
-  promise.catch(() => {}); // a late failure of the abandoned attempt is of no interest
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
