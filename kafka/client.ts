@@ -57,13 +57,7 @@ function checkReadable(file: string | undefined): string | undefined {
 function securityConfig(config: KafkaConnectionConfig): RdConfig {
   const out: RdConfig = {};
   const tls = config.tls !== undefined && config.tls !== false;
-  out['security.protocol'] = config.sasl
-    ? tls
-      ? 'sasl_ssl'
-      : 'sasl_plaintext'
-    : tls
-      ? 'ssl'
-      : 'plaintext';
+  out['security.protocol'] = config.sasl ? (tls ? 'sasl_ssl' : 'sasl_plaintext') : tls ? 'ssl' : 'plaintext';
   if (typeof config.tls === 'object') {
     const ca = checkReadable(config.tls.caFile);
     const cert = checkReadable(config.tls.certFile);

@@ -176,8 +176,9 @@ export class GroupConsumer {
       'max.poll.interval.ms': options.maxPollIntervalMs ?? 300_000,
       'max.partition.fetch.bytes': options.maxBytesPerPartition ?? 1_048_576,
       'fetch.wait.max.ms': 100,
-      'event_cb': true,
-      rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment),
+      event_cb: true,
+      rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) =>
+        this.onRebalance(err, assignment),
       ...(options.groupInstanceId ? { 'group.instance.id': options.groupInstanceId } : {}),
       ...(classic
         ? {

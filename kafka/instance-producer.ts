@@ -122,7 +122,10 @@ export class InstanceProducer {
     const logger = options.logger ?? kafka.logger;
     const producer = await InstanceProducer.connect(
       kafka,
-      { 'transactional.id': transactionalId, 'transaction.timeout.ms': options.transactionTimeoutMs ?? 10_000 },
+      {
+        'transactional.id': transactionalId,
+        'transaction.timeout.ms': options.transactionTimeoutMs ?? 10_000,
+      },
       logger,
     );
     try {
@@ -135,7 +138,10 @@ export class InstanceProducer {
   }
 
   /** Connects an idempotent, non-transactional producer (at_least_once). */
-  static async idempotent(kafka: KafkaClient, options: { readonly logger?: Logger } = {}): Promise<InstanceProducer> {
+  static async idempotent(
+    kafka: KafkaClient,
+    options: { readonly logger?: Logger } = {},
+  ): Promise<InstanceProducer> {
     const producer = await InstanceProducer.connect(kafka, {}, options.logger ?? kafka.logger);
     return new InstanceProducer(producer, false, 30_000);
   }
@@ -192,7 +198,10 @@ export class InstanceProducer {
       if (offsets.length > 0) {
         // The binding crashes the process on a closed consumer's group metadata: refuse instead.
         if (!consumer?.lowLevel.isConnected()) {
-          throw new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'offsets of a transaction need a connected consumer');
+          throw new UscError(
+            'USC_ERR_STREAMS_NOT_RUNNING',
+            'offsets of a transaction need a connected consumer',
+          );
         }
         await callback((done) =>
           p.sendOffsetsToTransaction(
@@ -206,10 +215,12 @@ export class InstanceProducer {
       // A failed delivery fails the commit too, with the cause (fenced, fatal, timed out) rather than the
       // delivery's symptom ("purged in queue"): commit and report its error first.
       let undelivered: unknown;
-      const written = await deliveries.settled(() => this.flush()).catch((err: unknown) => {
-        undelivered = err;
-        return undefined;
-      });
+      const written = await deliveries
+        .settled(() => this.flush())
+        .catch((err: unknown) => {
+          undelivered = err;
+          return undefined;
+        });
       await callback((done) => p.commitTransaction(30_000, (e) => done(e)));
       if (undelivered !== undefined || !written) throw undelivered;
       return written;

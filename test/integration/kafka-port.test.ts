@@ -293,11 +293,18 @@ describe('kafka port', () => {
     const b = member(groupId, [lead], { instanceId: 'b', siblings });
     cleanups.push(() => b.consumer.stop());
     await b.consumer.start();
-    await expect.poll(() => a.assigned.size + b.assigned.size === 8 && b.assigned.size === 4, poll).toBe(true);
+    await expect
+      .poll(() => a.assigned.size + b.assigned.size === 8 && b.assigned.size === 4, poll)
+      .toBe(true);
     // a kept two lead partitions untouched: it was revoked exactly the two that moved, never everything.
     expect(a.events[0]).toBe('assign 0,1,2,3');
     expect(a.events.filter((e) => e.startsWith('revoke'))).toHaveLength(1);
-    expect(a.events.find((e) => e.startsWith('revoke'))!.split(' ')[1]!.split(',')).toHaveLength(2);
+    expect(
+      a.events
+        .find((e) => e.startsWith('revoke'))!
+        .split(' ')[1]!
+        .split(','),
+    ).toHaveLength(2);
     for (const p of [0, 1, 2, 3]) {
       const owner = a.assigned.has(`${lead}:${p}`) ? a : b;
       expect(owner.assigned.has(`${sibling}:${p}`)).toBe(true);

@@ -5,7 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { Placement } from '../../../topology/internal/runtime/placement.js';
 
-const counts: Record<string, number> = { input: 6, 'app-by-ucm-repartition': 6, 'app-by-urp-repartition': 12 };
+const counts: Record<string, number> = {
+  input: 6,
+  'app-by-ucm-repartition': 6,
+  'app-by-urp-repartition': 12,
+};
 const topology = {
   subtopologies: [
     { id: 0, sourceTopics: ['input'] },
@@ -26,7 +30,8 @@ describe('Placement', () => {
     ]);
     expect(placement.tasksOf(9)).toEqual([{ subtopology: 2, partition: 9 }]);
     const all = new Set<string>();
-    for (let p = 0; p < 12; p++) for (const t of placement.tasksOf(p)) all.add(`${t.subtopology}_${t.partition}`);
+    for (let p = 0; p < 12; p++)
+      for (const t of placement.tasksOf(p)) all.add(`${t.subtopology}_${t.partition}`);
     expect(all.size).toBe(6 + 6 + 12);
   });
 
