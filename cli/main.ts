@@ -6,8 +6,8 @@
  * SIGTERM during shutdown.
  */
 import { UscError } from '../common/errors.js';
-import { createLogger } from '../common/logger.js';
-import type { Logger } from '../topology/processor.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { isKafkaUnreachable } from '../kafka/errors.js';
 import { loadServiceConfig, parseFlags, rawSettings, SETTING_NAMES, type ServiceConfig } from './config.js';
 import type { ProcessControl } from './start-command.js';
 // Each command's module (and with it Kafka, fastify, LevelDB...) is imported only when that command runs, so usage
@@ -128,16 +128,14 @@ function isBrokerUnreachable(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; depth < 10 && current instanceof Error; depth++) {
     if (current instanceof UscError) return current.code === 'USC_ERR_KAFKA_UNREACHABLE';
-    const text = `${current.name} ${current.message}`;
+    // The Kafka client's errors (librdkafka codes: transport failure, all brokers down, unresolvable address).
+    if (isKafkaUnreachable(current)) return true;
     if (
-      /KafkaJSConnectionError|KafkaJSBrokerNotFound|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|connection timeout|failed to connect to seed broker/i.test(
-        text,
-      )
+      /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/i.test(`${current.name} ${current.message}`)
     ) {
       return true;
     }
-    const next = current as Error & { originalError?: unknown };
-    current = next.originalError ?? next.cause;
+    current = current.cause;
   }
   return false;
 }

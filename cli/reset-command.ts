@@ -15,7 +15,7 @@ import {
   openAdmin,
   resetGroupOffsets,
 } from '../kafka/index.js';
-import type { Logger } from '../topology/processor.js';
+import type { Logger } from '../common/logger.js';
 import type { ServiceConfig } from './config.js';
 
 export interface ResetPlan {
@@ -35,12 +35,25 @@ export async function resetApplication(
   const kafka = createKafka({ ...config.kafka, brokers }, options.logger);
   const admin = await openAdmin(kafka);
   try {
-    const group = await describeGroup(admin, applicationId);
+    // Instances are static members (group.instance.id): one that stopped stays a member until its session
+    // timeout elapses. Wait that long for the group to empty before calling its members alive.
+    const deadline = Date.now() + (config.streams.sessionTimeoutMs ?? 10_000) + 5_000;
+    let group = await describeGroup(admin, applicationId);
+    if (group.members.length > 0) {
+      options.logger.info(
+        { members: group.members.length, waitMs: deadline - Date.now() },
+        'the group still has members; waiting for stopped instances to leave it (session timeout)',
+      );
+    }
+    while (group.members.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500)); // poll period of the group's membership
+      group = await describeGroup(admin, applicationId);
+    }
     if (group.members.length > 0) {
       throw new UscError(
         'USC_ERR_RESET_INSTANCES_ALIVE',
         `reset refused: ${group.members.length} member(s) of group ${applicationId} are alive (${group.members
-          .map((m) => `${m.clientId}@${m.host}`)
+          .map((m) => `${m.instanceId ?? m.clientId}@${m.host}`)
           .join(', ')}); stop every instance first`,
       );
     }
@@ -58,6 +71,9 @@ export async function resetApplication(
       stateDir: join(config.streams.stateDir, applicationId),
     };
     if (options.dryRun) return plan;
+    // The group has no live members (checked above): its committed offsets can be replaced. Deleting it first
+    // drops the offsets of topics that are no longer inputs; the input topics' offsets are then committed anew,
+    // at the earliest offsets, so the next start reprocesses every input record.
     await deleteGroups(admin, [applicationId]);
     for (const topic of inputTopics) await resetGroupOffsets(admin, applicationId, topic, 'earliest');
     await deleteTopics(admin, internalTopics);

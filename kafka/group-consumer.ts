@@ -171,7 +171,6 @@ export class GroupConsumer {
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'isolation.level': options.readCommitted ? 'read_committed' : 'read_uncommitted',
-      'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',
       'enable.partition.eof': true,
       'max.poll.interval.ms': options.maxPollIntervalMs ?? 300_000,
       'max.partition.fetch.bytes': options.maxBytesPerPartition ?? 1_048_576,
@@ -190,7 +189,10 @@ export class GroupConsumer {
         : { 'group.protocol': 'consumer' }),
     });
     const { KafkaConsumer } = rdkafka();
-    this.consumer = new KafkaConsumer(config as never, {});
+    // auto.offset.reset is a topic property: librdkafka ignores it in the global config.
+    this.consumer = new KafkaConsumer(config as never, {
+      'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',
+    });
     this.consumer.setDefaultConsumeTimeout(options.pollTimeoutMs ?? 50);
     (
       this.consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }

@@ -1,10 +1,5 @@
 /** The Kafka port: the only module that imports the Kafka client (@confluentinc/kafka-javascript, librdkafka). */
-export {
-  createKafka,
-  type KafkaClient,
-  type KafkaConnectionConfig,
-  type SaslMechanism,
-} from './client.js';
+export { createKafka, type KafkaClient, type KafkaConnectionConfig, type SaslMechanism } from './client.js';
 export {
   openAdmin,
   ensureTopics,

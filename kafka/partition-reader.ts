@@ -53,14 +53,14 @@ export class PartitionReader {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'isolation.level': 'read_committed',
-        'auto.offset.reset': 'earliest',
         'enable.partition.eof': true,
         'max.partition.fetch.bytes': options.maxBytesPerPartition ?? 4 * 1_048_576,
         'fetch.max.bytes': 64 * 1_048_576,
         'fetch.wait.max.ms': 50,
         event_cb: true,
       }) as never,
-      {},
+      // A topic property (ignored in the global config): where an offset outside the log starts.
+      { 'auto.offset.reset': 'earliest' },
     );
     const reader = new PartitionReader(consumer, options);
     consumer.setDefaultConsumeTimeout(50);

@@ -12,7 +12,7 @@ import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { UscError } from '../common/errors.js';
-import type { Logger } from '../topology/processor.js';
+import type { Logger } from '../common/logger.js';
 import { CHECKPOINT_FILE } from './internal/leveldb-backend.js';
 
 const LOCK_FILE = '.lock';

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { UscError } from '../common/errors.js';
-import type { Logger } from '../topology/processor.js';
+import type { Logger } from '../common/logger.js';
 import { msgpackSerde, stringSerde, type Serde } from '../topology/serde.js';
 import { taskIdToString, type TaskId } from '../topology/task-id.js';
 import { changelogTopicName } from '../topology/topology.js';

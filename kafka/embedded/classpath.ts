@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UscError } from '../../common/errors.js';
-import type { Logger } from '../../topology/processor.js';
+import type { Logger } from '../../common/logger.js';
 import { checkMaven, runCommand } from './prerequisites.js';
 import { brokerPom } from './versions.js';
 

@@ -10,10 +10,10 @@ import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UscError } from '../../common/errors.js';
-import type { Logger } from '../../topology/processor.js';
-import { openAdmin } from '../admin.js';
+import type { Logger } from '../../common/logger.js';
+import { describeGroup, openAdmin } from '../admin.js';
 import { createKafka } from '../client.js';
-import { TaskProducer } from '../task-producer.js';
+import { InstanceProducer } from '../instance-producer.js';
 import { brokerProperties, LOG4J2_PROPERTIES, renderProperties } from './broker-config.js';
 import { resolveBrokerClasspath } from './classpath.js';
 import { choosePorts } from './free-port.js';
@@ -270,12 +270,12 @@ async function waitUntilReady(
     try {
       const admin = await openAdmin(kafka);
       try {
-        await admin.describeCluster();
-        // Ready means the group and transaction coordinators answer too: the first group lookup creates
-        // __consumer_offsets and the first transactional init creates __transaction_state. Doing both here keeps
-        // "coordinator not available" out of the first test or the first commit of `npm start`.
-        await admin.describeGroups(['__embedded-kafka-warmup']);
-        const producer = await TaskProducer.transactional(kafka, '__embedded-kafka-warmup');
+        // openAdmin's metadata request was answered. Ready means the group and transaction coordinators answer
+        // too: the first group lookup creates __consumer_offsets and the first transactional init creates
+        // __transaction_state. Doing both here keeps "coordinator not available" out of the first test or the
+        // first commit of `npm start`.
+        await describeGroup(admin, '__embedded-kafka-warmup');
+        const producer = await InstanceProducer.transactional(kafka, '__embedded-kafka-warmup');
         await producer.disconnect();
         return;
       } finally {

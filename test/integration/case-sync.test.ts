@@ -4,10 +4,10 @@
  * and the dead-letter topic read back read_committed and compared with an independent model; the API agrees.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeTopicConfig, openAdmin } from '../../kafka/index.js';
 import { generateUcmEvents } from '../../processors/simulation/ucm-event-generator.js';
 import { diffCase, diffTable, expectedOutcome } from '../support/case-model.js';
 import { Cluster } from '../support/cluster.js';
+import { describeTopicConfig } from '../support/topic-config.js';
 
 const cluster = new Cluster();
 afterAll(() => cluster.stop());
@@ -52,14 +52,9 @@ describe('urp-case-sync on a real broker', () => {
     expect(output.some((r) => r.value!.includes('j.doe'))).toBe(false);
 
     // The output topic is compacted, with the input's partition count.
-    const admin = await openAdmin(cluster.kafka);
-    try {
-      expect(await describeTopicConfig(admin, cluster.output, ['cleanup.policy'])).toEqual({
-        'cleanup.policy': 'compact',
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    expect(await describeTopicConfig(cluster.output, ['cleanup.policy'])).toEqual({
+      'cleanup.policy': 'compact',
+    });
     // The API answers the same records.
     for (const urp of [...model.table.keys()].slice(0, 25)) {
       const res = await cluster.get(a, `/cases/${urp}`);

@@ -11,15 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { EmbeddedKafka } from '../../kafka/embedded/index.js';
-import {
-  GroupConsumer,
-  describeTopicConfig,
-  ensureTopics,
-  openAdmin,
-  type ConsumedRecord,
-} from '../../kafka/index.js';
+import { GroupConsumer, ensureTopics, openAdmin, type ConsumedRecord } from '../../kafka/index.js';
 import { spawnInstance } from '../support/instance-harness.js';
 import { brokers, createTopics, produce, testKafka, uniqueName } from '../support/kafka-test-utils.js';
+import { describeTopicConfig } from '../support/topic-config.js';
 
 const kafka = testKafka('embedded-test');
 const cacheDir = path.resolve('.kafka');
@@ -72,12 +67,13 @@ describe('embedded Kafka broker', () => {
       kafka,
       { groupId: uniqueName('g'), topics: [topic], readCommitted: true, fromBeginning: true },
       {
-        onBatch: async (batch) => {
-          seen.push(...batch.records);
+        onAssigned: async (partitions) => partitions,
+        onRevoked: async (partitions) => partitions,
+        onBatches: async (batches) => {
+          for (const batch of batches) seen.push(...batch.records);
           if (seen.length >= 30) done();
         },
-        onAssigned: () => {},
-        onCrash: () => {},
+        onError: () => {},
       },
       silentLogger,
     );
@@ -89,7 +85,7 @@ describe('embedded Kafka broker', () => {
     );
   });
 
-  it('creates a compacted topic and verifies its config through the admin API', async () => {
+  it('creates a compacted topic with its config and refuses an existing topic of another shape', async () => {
     const topic = uniqueName('compacted');
     const admin = await openAdmin(kafka);
     cleanups.push(() => admin.disconnect());
@@ -97,16 +93,18 @@ describe('embedded Kafka broker', () => {
       { topic, partitions: 4, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' } },
     ]);
     expect(created).toEqual([topic]);
-    const config = await describeTopicConfig(admin, topic, ['cleanup.policy', 'min.compaction.lag.ms']);
+    // The broker's own view of the topic (DescribeConfigs through its Java Admin client; ours has none).
+    const config = await describeTopicConfig(topic, ['cleanup.policy', 'min.compaction.lag.ms']);
     expect(config).toEqual({ 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' });
-    // The same spec again is a no-op; a different cleanup policy is refused with a clear code.
+    // The same spec again is a no-op; another partition count is refused with a clear code.
     expect(
       await ensureTopics(admin, [{ topic, partitions: 4, config: { 'cleanup.policy': 'compact' } }]),
     ).toEqual([]);
     const mismatch = await ensureTopics(admin, [
-      { topic, partitions: 4, config: { 'cleanup.policy': 'delete' } },
+      { topic, partitions: 6, config: { 'cleanup.policy': 'compact' } },
     ]).catch((err: unknown) => err);
     expect(hasCode(mismatch, 'USC_ERR_KAFKA_TOPIC_MISMATCH')).toBe(true);
+    expect((mismatch as Error).message).toContain(`${topic} has 4 partitions, expected 6`);
   });
 
   it('refuses a taken port with a clear error', async () => {

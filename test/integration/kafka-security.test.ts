@@ -10,6 +10,7 @@ import { silentLogger } from '../../common/logger.js';
 import { EmbeddedKafka } from '../../kafka/embedded/index.js';
 import { freePort } from '../../kafka/embedded/free-port.js';
 import {
+  Publisher,
   classifyKafkaError,
   createKafka,
   isDefinitelyFatal,
@@ -94,6 +95,16 @@ describe('Kafka SASL and TLS', () => {
     expect(String(err)).toMatch(/SASL|authentication/i);
     expect(classifyKafkaError(err)).toBe('fatal');
     expect(isDefinitelyFatal(err)).toBe(true);
+    // The same for a producer: the tools' publisher fails to open instead of retrying the login.
+    const publisherErr = await Publisher.open(rejected).then(
+      async (publisher) => {
+        await publisher.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(String(publisherErr)).toMatch(/Invalid username or password/);
+    expect(isDefinitelyFatal(publisherErr)).toBe(true);
   });
 
   it('connects over TLS with the CA file from KAFKA_SSL_CA_FILE', async () => {

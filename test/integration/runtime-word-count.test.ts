@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { describeTopicConfig, openAdmin, partitionCounts, wholeTopicRanges } from '../../kafka/index.js';
+import { openAdmin, partitionCounts, wholeTopicRanges } from '../../kafka/index.js';
 import { spawnInstance, type InstanceHandle } from '../support/instance-harness.js';
 import {
   TopicCollector,
@@ -16,6 +16,7 @@ import {
   uniqueName,
   type CollectedRecord,
 } from '../support/kafka-test-utils.js';
+import { describeTopicConfig } from '../support/topic-config.js';
 
 const kafka = testKafka('runtime-test');
 const VOCABULARY = Array.from({ length: 24 }, (_, i) => `w${i.toString(36)}x`);
@@ -138,7 +139,7 @@ describe('streams runtime on a real broker', () => {
       expect(counts.get(`${app}-words-repartition`)).toBe(3);
       expect(counts.get(`${app}-counts-changelog`)).toBe(3);
       expect(
-        (await describeTopicConfig(admin, `${app}-counts-changelog`, ['cleanup.policy']))['cleanup.policy'],
+        (await describeTopicConfig(`${app}-counts-changelog`, ['cleanup.policy']))['cleanup.policy'],
       ).toBe('compact');
     } finally {
       await admin.disconnect();
@@ -269,9 +270,16 @@ describe('streams runtime on a real broker', () => {
     const standbys = 1;
     const a = start('a', { app, input, output, stateDir: await stateDir(), standbys });
     const b = start('b', { app, input, output, stateDir: await stateDir(), standbys });
+    // Placement is by lead partition (3 of them: 2 + 1), and a lead partition brings its partition group: the
+    // tasks 0_p and 1_p always run on the same instance.
+    const together = (h: Host) => {
+      const partitions = new Set(h.active.map((t) => t.split('_')[1]));
+      expect([...partitions].flatMap((p) => [`0_${p}`, `1_${p}`]).sort()).toEqual([...h.active].sort());
+    };
     let hosts = await agree([a, b]);
+    expect(hosts.map((h) => h.active.length).sort()).toEqual([2, 4]);
     for (const h of hosts) {
-      expect(h.active.length).toBe(3);
+      together(h);
       for (const t of h.standby) expect(h.active).not.toContain(t);
     }
     expect(hosts.flatMap((h) => h.standby).sort()).toEqual(hosts.flatMap((h) => h.active).sort());
@@ -279,7 +287,10 @@ describe('streams runtime on a real broker', () => {
 
     const c = start('c', { app, input, output, stateDir: await stateDir(), standbys });
     hosts = await agree([a, b, c]);
-    for (const h of hosts) expect(h.active.length).toBe(2);
+    for (const h of hosts) {
+      expect(h.active.length).toBe(2);
+      together(h);
+    }
     await batch(22);
 
     await b.close();

@@ -2,6 +2,7 @@
  * Test helpers on the real broker (through the kafka/ port): unique names, topic setup, producing, and a
  * read_committed collector that gathers a topic's records and awaits conditions on them.
  */
+import type { ConsumerGlobalConfig } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import {
@@ -15,6 +16,7 @@ import {
   type TopicSpec,
 } from '../../kafka/index.js';
 import { silentLogger } from '../../common/logger.js';
+import { callback, rdkafka, type LowLevelConsumer, type LowLevelMessage } from '../../kafka/native.js';
 
 export function brokers(): string[] {
   const list = process.env.KAFKA_BROKERS ?? inject('kafkaBrokers');
@@ -60,11 +62,16 @@ export interface CollectedRecord {
   headers: Record<string, string>;
 }
 
-/** Collects every committed record of the given topics from the beginning, until stopped. */
+/**
+ * Collects every committed record of the given topics from the beginning, until stopped: a consumer-group member
+ * (librdkafka's `KafkaConsumer`, read_committed, a group of its own) polling in a loop.
+ */
 export class TopicCollector {
   readonly records: CollectedRecord[] = [];
   private readonly waiters = new Set<() => void>();
-  private consumer: ReturnType<KafkaClient['consumer']> | undefined;
+  private consumer: LowLevelConsumer | undefined;
+  private polling: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly kafka: KafkaClient,
@@ -72,30 +79,51 @@ export class TopicCollector {
   ) {}
 
   async start(): Promise<this> {
-    this.consumer = this.kafka.consumer({
-      groupId: uniqueName('collector'),
-      readUncommitted: false,
-      maxWaitTimeInMs: 100,
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
-    await this.consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {}))
-          if (v !== undefined) headers[k] = String(v);
-        this.records.push({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key?.toString('utf8') ?? null,
-          value: message.value?.toString('utf8') ?? null,
-          headers,
-        });
-        for (const w of [...this.waiters]) w();
-      },
-    });
+    const consumer = new (rdkafka().KafkaConsumer)(
+      this.kafka.config({
+        'group.id': uniqueName('collector'),
+        'enable.auto.commit': false,
+        'isolation.level': 'read_committed',
+        'fetch.wait.max.ms': 100,
+      }) as ConsumerGlobalConfig,
+      { 'auto.offset.reset': 'earliest' },
+    );
+    await callback<unknown>((done) =>
+      consumer.connect({ allTopics: false, timeout: this.kafka.operationTimeoutMs }, done),
+    );
+    this.consumer = consumer;
+    consumer.setDefaultConsumeTimeout(100);
+    consumer.subscribe(this.topics);
+    this.polling = this.poll(consumer);
     return this;
+  }
+
+  /** Polls until stopped; a failed poll (a broker restarting) is polled again. */
+  private async poll(consumer: LowLevelConsumer): Promise<void> {
+    while (!this.stopped) {
+      const messages = await callback<LowLevelMessage[]>((done) => consumer.consume(500, done)).catch(
+        () => [] as LowLevelMessage[],
+      );
+      for (const message of messages) this.add(message);
+      if (messages.length > 0) for (const w of [...this.waiters]) w();
+    }
+  }
+
+  private add(message: LowLevelMessage): void {
+    const headers: Record<string, string> = {};
+    for (const header of message.headers ?? []) {
+      for (const [k, v] of Object.entries(header)) headers[k] = String(v);
+    }
+    const text = (b: Buffer | string | null | undefined) =>
+      b === null || b === undefined ? null : Buffer.isBuffer(b) ? b.toString('utf8') : b;
+    this.records.push({
+      topic: message.topic,
+      partition: message.partition,
+      offset: String(message.offset),
+      key: text(message.key),
+      value: text(message.value),
+      headers,
+    });
   }
 
   /** Latest value per key (a compacted view of the topic). */
@@ -130,7 +158,11 @@ export class TopicCollector {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    this.stopped = true;
+    await this.polling;
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (consumer) await callback<unknown>((done) => consumer.disconnect(done));
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Every failure the CLI prints is one line `urp-case-sync: USC_ERR_<CODE>: <message>` (usage errors: the usage
  * after it), without a stack trace; a broker that does not answer (a closed port, no broker needed for the test)
- * is reported by reset, backfill, send and dlq in seconds as USC_ERR_KAFKA_UNREACHABLE, without kafkajs' lines.
+ * is reported by reset, backfill, send and dlq in seconds as USC_ERR_KAFKA_UNREACHABLE, without the Kafka client's lines.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -7,21 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { UscError } from '../../../common/errors.js';
 import { silentLogger } from '../../../common/logger.js';
 import { isRetriableStartupError, retryStartup, type StartupRetryOptions } from '../../../cli/service.js';
-import type { Logger } from '../../../topology/processor.js';
+import type { Logger } from '../../../common/logger.js';
 
-/** An error shaped like kafkajs' (name, retriable, type, code, cause); only kafka/ may import kafkajs itself. */
-const kafkaError = (name: string, message: string, fields: Record<string, unknown> = {}): Error =>
-  Object.assign(new Error(message), { name, retriable: false, ...fields });
-/** kafkajs' error for a metadata answer right after a topic was created. */
-const notHosted = () =>
-  kafkaError('KafkaJSProtocolError', 'This server does not host this topic-partition', {
-    type: 'UNKNOWN_TOPIC_OR_PARTITION',
-    code: 3,
-    retriable: true,
-  });
-const retriesExceeded = (cause: Error) =>
-  kafkaError('KafkaJSNumberOfRetriesExceeded', cause.message, { cause, retryCount: 5 });
-const saslFailed = () => kafkaError('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed');
+/** An error shaped like the Kafka client's LibrdKafkaError (numeric librdkafka `code`, `isRetriable`, `cause`). */
+const kafkaError = (code: number, message: string, fields: Record<string, unknown> = {}): Error =>
+  Object.assign(new Error(message), { name: 'LibrdKafkaError', code, errno: code, ...fields });
+/** The broker's answer for a topic's metadata right after the topic was created. */
+const notHosted = () => kafkaError(3, 'Broker: Unknown topic or partition');
+/** An error that wraps the Kafka client's error of the last attempt (not a UscError: that decides by itself). */
+const kafkaErrorCause = (cause: Error) => new Error(`gave up: ${cause.message}`, { cause });
+const saslFailed = () =>
+  kafkaError(-169, 'Local: Authentication failure: SASL authentication error: Authentication failed');
 
 function fakeTime(): StartupRetryOptions & { delays: number[] } {
   let now = 0;
@@ -69,12 +65,9 @@ function failing(errors: unknown[]): { attempt: (n: number) => Promise<string>; 
 describe('isRetriableStartupError', () => {
   it.each([
     ['a topic-partition the broker does not host yet', notHosted(), true],
-    ['the same after kafkajs gave up its own retries', retriesExceeded(notHosted()), true],
-    [
-      'connection refused',
-      kafkaError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED', { retriable: true }),
-      true,
-    ],
+    ['the same wrapped by an operation that gave up', kafkaErrorCause(notHosted()), true],
+    ['connection refused', kafkaError(-195, 'Local: Broker transport failure: Connection refused'), true],
+    ['a request that timed out', kafkaError(-185, 'Local: Timed out'), true],
     [
       'a UscError marked retriable',
       new UscError('USC_ERR_KAFKA_TOPIC_MISMATCH', 'not yet', { retriable: true }),
@@ -83,15 +76,8 @@ describe('isRetriableStartupError', () => {
     ['a locked state directory', new UscError('USC_ERR_STATE_DIR_LOCKED', 'locked'), false],
     ['missing source topics', new UscError('USC_ERR_TOPOLOGY_INVALID', 'missing topics'), false],
     ['SASL authentication', saslFailed(), false],
-    ['SASL authentication after kafkajs retries', retriesExceeded(saslFailed()), false],
-    [
-      'topic authorization',
-      kafkaError('KafkaJSProtocolError', 'Not authorized to access topics', {
-        type: 'TOPIC_AUTHORIZATION_FAILED',
-        code: 29,
-      }),
-      false,
-    ],
+    ['SASL authentication wrapped by an operation that gave up', kafkaErrorCause(saslFailed()), false],
+    ['topic authorization', kafkaError(29, 'Broker: Topic authorization failed'), false],
     ['an unknown bug', new TypeError('x is undefined'), false],
   ])('%s -> %s', (_what, err, retriable) => {
     expect(isRetriableStartupError(err)).toBe(retriable);
@@ -109,10 +95,7 @@ describe('retryStartup', () => {
     const warns = logger.lines.filter((l) => l.level === 'warn');
     expect(warns).toHaveLength(7);
     expect(warns[2]!.obj).toMatchObject({ attempt: 3, delayMs: 2000 });
-    expect(warns[2]!.obj).toHaveProperty(
-      'err',
-      expect.stringContaining('does not host this topic-partition'),
-    );
+    expect(warns[2]!.obj).toHaveProperty('err', expect.stringContaining('Unknown topic or partition'));
     expect(warns[2]!.msg).toBe(
       'starting the streams instance failed with a retriable error; retrying in 2000 ms',
     );
@@ -179,7 +162,7 @@ describe('retryStartup', () => {
     });
     await expect.poll(() => calls.length).toBe(1);
     controller.abort();
-    await expect(run).rejects.toThrow('does not host');
+    await expect(run).rejects.toThrow('Unknown topic or partition');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

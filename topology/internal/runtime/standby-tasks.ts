@@ -86,7 +86,7 @@ export class StandbyTasks {
       }
     }
     this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
-    await this.startReader();
+    this.startReaderInBackground();
   }
 
   /**
@@ -99,7 +99,7 @@ export class StandbyTasks {
     await this.stopReader();
     this.tasks.delete(taskId);
     this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
-    await this.startReader();
+    this.startReaderInBackground();
     return task.stores;
   }
 
@@ -112,7 +112,7 @@ export class StandbyTasks {
     await this.closeTask(taskId);
     this.tasks.set(taskId, { id: taskId, stores });
     this.metrics.tasks.set({ kind: 'standby' }, this.tasks.size);
-    await this.startReader();
+    this.startReaderInBackground();
   }
 
   async closeAll(): Promise<void> {
@@ -152,6 +152,17 @@ export class StandbyTasks {
     await reader?.stop();
   }
 
+  /**
+   * Starts following the standby stores without holding the caller up (it runs in the instance's task queue, which
+   * also serves rebalances): a newer stop or start (a higher generation) makes this one give up before it touches
+   * a store again.
+   */
+  private startReaderInBackground(): void {
+    void this.startReader().catch((err: unknown) =>
+      this.logger.warn({ err }, 'could not start the standby reader; standbys catch up at the next update'),
+    );
+  }
+
   private async startReader(): Promise<void> {
     const generation = this.generation;
     const starts: { topic: string; partition: number; offset: string }[] = [];
@@ -178,17 +189,19 @@ export class StandbyTasks {
       return;
     }
     if (generation !== this.generation) return;
-    for (const task of this.tasks.values()) {
+    for (const task of [...this.tasks.values()]) {
       for (const store of task.stores.values()) {
         const cl = store.changelog;
-        if (!cl) continue;
+        if (!cl || generation !== this.generation) continue;
         const range = rangeOf(cl);
         let checkpoint = (await store.checkpoint()) ?? range.low;
+        if (generation !== this.generation) return;
         if (BigInt(checkpoint) < BigInt(range.low) || BigInt(checkpoint) > BigInt(range.high)) {
           this.logger.warn(
             { taskId: task.id, store: store.definition.name, checkpoint, ...range },
             'standby checkpoint is outside the changelog; wiping the standby store and following from the start',
           );
+          if (generation !== this.generation) return;
           await store.wipe();
           checkpoint = range.low;
         }

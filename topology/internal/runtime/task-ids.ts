@@ -37,20 +37,20 @@ export function logTasksStarted(
   );
 }
 
-const STUCK_AFTER_MS = 30_000;
+const STUCK_AFTER_MS = Number(process.env.USC_STUCK_AFTER_MS ?? 30_000);
 
 /** Warns (every 30 s per task) about a task whose current job has run for 30 s or more. */
 export function reportStuckTasks(
   tasks: Iterable<{ readonly idString: string; busy(): { label: string; sinceMs: number } | undefined }>,
-  reported: WeakMap<object, number>,
+  reported: Map<string, number>,
   logger: { warn(obj: object, msg?: string): void },
   wall = Date.now(),
 ): void {
   for (const task of tasks) {
     const busy = task.busy();
     if (!busy || wall - busy.sinceMs < STUCK_AFTER_MS) continue;
-    if (wall - (reported.get(task) ?? 0) < STUCK_AFTER_MS) continue;
-    reported.set(task, wall);
+    if (wall - (reported.get(task.idString) ?? 0) < STUCK_AFTER_MS) continue;
+    reported.set(task.idString, wall);
     logger.warn(
       { taskId: task.idString, job: busy.label, forMs: wall - busy.sinceMs },
       'task is stuck in a job (a Kafka or store call that does not settle)',

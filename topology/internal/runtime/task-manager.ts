@@ -61,8 +61,9 @@ export class TaskManager {
   /** Lead partitions this member owns (its tasks are `placement.tasksOf(p)`). */
   private readonly owned = new Set<number>();
   private readonly queue = new SerialQueue();
-  private readonly stuckReported = new WeakMap<object, number>();
+  private readonly stuckReported = new Map<string, number>();
   private shuttingDown = false;
+  private tickQueued = false;
   private commitFailures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Aborted when shutdown starts: restores in progress stop instead of holding the shutdown up. */
@@ -204,8 +205,16 @@ export class TaskManager {
    * (`force`: whatever is uncommitted).
    */
   tick(force = false): Promise<void> {
-    reportStuckTasks(this.active.values(), this.stuckReported, this.deps.logger);
+    reportStuckTasks(
+      [...this.active.values(), { idString: '(instance)', busy: () => this.queue.current }],
+      this.stuckReported,
+      this.deps.logger,
+    );
+    // One tick at a time in the queue: while a long job runs, ticks do not pile up behind it.
+    if (this.tickQueued) return Promise.resolve();
+    this.tickQueued = true;
     return this.run('tick', async () => {
+      this.tickQueued = false;
       if (this.shuttingDown) return;
       const now = this.deps.clock();
       for (const task of this.active.values()) {
