@@ -64,9 +64,10 @@ export class BenchApp {
     this.kafka = createKafka({ brokers, clientId: this.id }, silentLogger);
   }
 
-  async start(name: string): Promise<Instance> {
-    const port = await freePort('127.0.0.1');
-    const stateDir = await mkdtemp(join(tmpdir(), `usc-bench-${name}-`));
+  /** Starts an instance; `restart`: the same instance again (same id, port and state directory). */
+  async start(name: string, restart?: Instance): Promise<Instance> {
+    const port = restart ? Number(new URL(restart.url).port) : await freePort('127.0.0.1');
+    const stateDir = restart?.stateDir ?? (await mkdtemp(join(tmpdir(), `usc-bench-${name}-`)));
     const url = `http://127.0.0.1:${port}`;
     // BENCH_CPU_PROF_DIR: every instance writes a V8 CPU profile there when it stops (see bench/profile-top.ts).
     const profDir = process.env.BENCH_CPU_PROF_DIR;
@@ -337,6 +338,52 @@ export async function caseSyncFailover(
     const seconds = (performance.now() - killedAt) / 1000;
     const restoredRecords = (await app.metric(b, 'usc_streams_restore_records_total')) - restoredBefore;
     return { seconds, restoredRecords };
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * SIGKILL and restart of the same instance (same INSTANCE_ID and state directory, 2 instances): the time from the
+ * restart until every key answers again from it (its /readyz and all its tasks running), and the records it
+ * restored (static membership gives it its partitions back with no rebalance; its stores are at their last commit).
+ */
+export async function caseSyncRestart(
+  brokers: readonly string[],
+  opts: { cases: number; partitions: number },
+): Promise<{ seconds: number; restoredRecords: number; keysAnswered: number }> {
+  const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions: opts.partitions, standbys: 1 });
+  try {
+    const a = await app.start('a');
+    await app.start('b');
+    await app.ready();
+    await publishAll(app.kafka, app.input, workload(opts.cases, 12));
+    await app.caughtUp();
+    a.child.kill('SIGKILL');
+    await new Promise((resolve) => a.child.once('exit', resolve));
+    const restartedAt = performance.now();
+    const again = await app.start('a', a);
+    await until(
+      'the restarted instance ready',
+      async () => (await fetch(`${again.url}/readyz`).catch(() => undefined))?.status === 200,
+      180_000,
+    );
+    // Every key answers: sample keys spread over all partitions, asked through the restarted instance.
+    const keys = Array.from({ length: 50 }, (_, i) => `URP-${Math.floor((i * opts.cases) / 50)}`);
+    await until(
+      'every sampled key answered',
+      async () => {
+        for (const k of keys) {
+          const res = await fetch(`${again.url}/cases/${k}`).catch(() => undefined);
+          if (res?.status !== 200) return false;
+        }
+        return true;
+      },
+      180_000,
+    );
+    const seconds = (performance.now() - restartedAt) / 1000;
+    const restoredRecords = await app.metric(again, 'usc_streams_restore_records_total');
+    return { seconds, restoredRecords, keysAnswered: keys.length };
   } finally {
     await app.stop();
   }

@@ -19,6 +19,7 @@ import { wordCountTopology } from '../topology/examples/word-count.js';
 import {
   apiBench,
   caseSyncFailover,
+  caseSyncRestart,
   caseSyncLatency,
   caseSyncThroughput,
   rssWithCases,
@@ -211,6 +212,22 @@ async function main(): Promise<void> {
           ),
         );
       }
+    }
+    if (only.has('failover')) {
+      log(`SIGKILL and restart of the same instance (2 instances, ${size.cases} cases)`);
+      const rs = await repeat('restart', runs, () =>
+        caseSyncRestart(brokers, { cases: size.cases, partitions: size.partitions }),
+      );
+      figures.push(
+        figure(
+          'restart: every key answers again',
+          's',
+          rs.map((r) => r.seconds),
+          `from the restart of the killed instance (static membership, same state directory); restored ${rs
+            .map((r) => r.restoredRecords)
+            .join('/')} records`,
+        ),
+      );
     }
     if (only.has('api')) {
       log('API (2 instances, 16 keep-alive connections)');

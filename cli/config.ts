@@ -60,6 +60,7 @@ export const SETTING_NAMES = [
   'KAFKA_SASL_MECHANISM',
   'KAFKA_SASL_USERNAME',
   'KAFKA_SASL_PASSWORD',
+  'KAFKA_CLIENT_DEBUG',
   'APPLICATION_ID',
   'INSTANCE_ID',
   'INPUT_TOPIC',
@@ -286,7 +287,12 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
   return {
     kafkaBrokers: brokers,
     embedded,
-    kafka: { clientId: raw.KAFKA_CLIENT_ID ?? applicationId, tls, sasl },
+    kafka: {
+      clientId: raw.KAFKA_CLIENT_ID ?? applicationId,
+      tls,
+      sasl,
+      ...(raw.KAFKA_CLIENT_DEBUG ? { debug: raw.KAFKA_CLIENT_DEBUG } : {}),
+    },
     streams,
     partitions,
     httpHost,

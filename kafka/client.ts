@@ -25,6 +25,8 @@ export interface KafkaConnectionConfig {
    * their operation timeouts (see {@link KafkaClient.operationTimeoutMs}).
    */
   readonly retries?: number;
+  /** librdkafka debug contexts (e.g. `cgrp,eos`): their lines are logged at debug level. */
+  readonly debug?: string;
 }
 
 /** librdkafka properties. */
@@ -83,7 +85,7 @@ export function routeLibrdkafkaLog(
   const entry = { librdkafka: true, facility: event.fac, severity: event.severity };
   if ((event.severity ?? 7) <= 3 && !NOISY.test(text) && !CONNECTION_NOISE.test(text)) {
     logger.error(entry, event.message ?? 'librdkafka error');
-  } else if ((event.severity ?? 7) <= 4) {
+  } else if ((event.severity ?? 7) <= 4 || event.fac !== undefined) {
     logger.debug(entry, event.message ?? '');
   }
 }
@@ -97,6 +99,7 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger): Kafk
     'reconnect.backoff.ms': 100,
     'reconnect.backoff.max.ms': 5_000,
     'log.connection.close': false,
+    ...(config.debug ? { debug: config.debug } : {}),
     ...securityConfig(config),
   };
   const requestTimeoutMs = config.requestTimeoutMs ?? 30_000;

@@ -297,7 +297,7 @@ export class GroupConsumer {
   /** Moves the fetch position of an assigned partition (messages already fetched past it are dropped). */
   async seek(topic: string, partition: number, offset: string): Promise<void> {
     await callback((done) =>
-      this.consumer.seek({ topic, partition, offset: Number(offset) }, 5_000, (e) => done(e)),
+      this.consumer.seek({ topic, partition, offset: Number(offset) }, 1_000, (e) => done(e)),
     );
   }
 
@@ -308,13 +308,24 @@ export class GroupConsumer {
   async committed(partitions: readonly TopicPartition[], timeoutMs = 30_000): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (partitions.length === 0) return out;
-    const rows = await callback<{ topic: string; partition: number; offset?: number }[]>((done) =>
-      this.consumer.committed(
-        partitions.map((p) => ({ ...p })),
-        timeoutMs,
-        done as never,
-      ),
-    );
+    // In short native calls (a worker thread blocked in one delays the exit of a process that stops).
+    const deadline = Date.now() + timeoutMs;
+    let rows: { topic: string; partition: number; offset?: number }[];
+    for (;;) {
+      try {
+        rows = await callback<{ topic: string; partition: number; offset?: number }[]>((done) =>
+          this.consumer.committed(
+            partitions.map((p) => ({ ...p })),
+            Math.max(100, Math.min(1_000, deadline - Date.now())),
+            done as never,
+          ),
+        );
+        break;
+      } catch (err) {
+        const e = err as { code?: number; isRetriable?: boolean };
+        if (!(e.code === -185 || e.isRetriable) || Date.now() >= deadline || this.stopping) throw err;
+      }
+    }
     for (const r of rows) {
       const o = r.offset;
       out.set(`${r.topic}:${r.partition}`, o !== undefined && o >= 0 ? String(o) : '-1');

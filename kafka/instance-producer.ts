@@ -30,6 +30,25 @@ export function topicPartitionKey(topic: string, partition: number): string {
 }
 
 const ERR_QUEUE_FULL = -184;
+/**
+ * Longest a single native call may block a libuv worker thread. A process that exits (a shutdown past its bound)
+ * waits for those threads, so long operations are made of short calls, retried until their own deadline.
+ */
+const SLICE_MS = 1_000;
+
+/** Runs a native call in slices of {@link SLICE_MS} until it succeeds, fails for good, or `deadline` passes. */
+async function inSlices(call: (timeoutMs: number) => Promise<void>, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await call(Math.max(100, Math.min(SLICE_MS, deadline - Date.now())));
+      return;
+    } catch (err) {
+      const e = err as { isRetriable?: boolean; code?: number };
+      const timedOut = e.code === -185; // ERR__TIMED_OUT
+      if (!(timedOut || e.isRetriable) || Date.now() >= deadline) throw err;
+    }
+  }
+}
 
 /** A failure of the producer itself (not of one transaction): it must be replaced before the next commit. */
 export function isProducerFatal(err: unknown): boolean {
@@ -85,6 +104,9 @@ export class InstanceProducer {
         acks: 'all',
         dr_cb: true,
         'linger.ms': 2,
+        // The broker decides what is too large (its message.max.bytes); librdkafka's own default (1,000,000
+        // bytes) is lower than the broker's (1 MiB + 12), and would refuse records the broker accepts.
+        'message.max.bytes': 16 * 1_048_576,
         'queue.buffering.max.messages': 1_000_000,
         'queue.buffering.max.kbytes': 1_048_576,
         event_cb: true,
@@ -171,8 +193,8 @@ export class InstanceProducer {
     }
   }
 
-  private flush(): Promise<void> {
-    return callback((done) => this.producer.flush(this.flushTimeoutMs, (e) => done(e)));
+  private flush(deadline = Date.now() + this.flushTimeoutMs): Promise<void> {
+    return inSlices((ms) => callback((done) => this.producer.flush(ms, (e) => done(e))), deadline);
   }
 
   /**
@@ -192,6 +214,7 @@ export class InstanceProducer {
       return deliveries.settled(() => this.flush());
     }
     const p = this.producer;
+    const deadline = Date.now() + this.flushTimeoutMs;
     await callback((done) => p.beginTransaction((e) => done(e)));
     try {
       await this.produceAll(records, deliveries);
@@ -203,30 +226,34 @@ export class InstanceProducer {
             'offsets of a transaction need a connected consumer',
           );
         }
-        await callback((done) =>
-          p.sendOffsetsToTransaction(
-            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })),
-            consumer.lowLevel,
-            30_000,
-            (e) => done(e),
-          ),
+        const list = offsets.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: Number(o.offset),
+        }));
+        await inSlices(
+          (ms) => callback((done) => p.sendOffsetsToTransaction(list, consumer.lowLevel, ms, (e) => done(e))),
+          deadline,
         );
       }
       // A failed delivery fails the commit too, with the cause (fenced, fatal, timed out) rather than the
       // delivery's symptom ("purged in queue"): commit and report its error first.
       let undelivered: unknown;
       const written = await deliveries
-        .settled(() => this.flush())
+        .settled(() => this.flush(deadline))
         .catch((err: unknown) => {
           undelivered = err;
           return undefined;
         });
-      await callback((done) => p.commitTransaction(30_000, (e) => done(e)));
+      await inSlices((ms) => callback((done) => p.commitTransaction(ms, (e) => done(e))), deadline);
       if (undelivered !== undefined || !written) throw undelivered;
       return written;
     } catch (err) {
       if (!isProducerFatal(err)) {
-        await callback((done) => p.abortTransaction(30_000, (e) => done(e))).catch(() => {});
+        await inSlices(
+          (ms) => callback((done) => p.abortTransaction(ms, (e) => done(e))),
+          Date.now() + 10_000,
+        ).catch(() => {});
       }
       throw err;
     }

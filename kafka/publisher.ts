@@ -51,6 +51,9 @@ export class Publisher {
         partitioner: 'murmur2_random',
         'allow.auto.create.topics': false,
         'linger.ms': 5,
+        // The broker decides what is too large (its message.max.bytes); librdkafka's own default (1,000,000
+        // bytes) is lower than the broker's (1 MiB + 12), and would refuse records the broker accepts.
+        'message.max.bytes': 16 * 1_048_576,
         dr_cb: true,
       }) as ProducerGlobalConfig,
     );

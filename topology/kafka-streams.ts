@@ -187,11 +187,13 @@ export class KafkaStreams {
         placement,
         numStandbys: config.numStandbyReplicas,
         logger: this.logger,
-        onChange: (hosts, mine) => {
+        onChange: (hosts, mine, changed) => {
           this.hostsValue = hosts;
-          if (!mine) return;
-          this.logAssignment(mine.active, mine.standby);
-          void this.taskManager?.updateStandbys(new Set(mine.standby));
+          if (changed && mine) {
+            this.logAssignment(mine.active, mine.standby);
+            void this.taskManager?.updateStandbys(new Set(mine.standby));
+          }
+          this.updateRunningState();
         },
       });
       await this.groupView.start();
@@ -287,12 +289,24 @@ export class KafkaStreams {
 
   private updateRunningState(): void {
     if (this.stateValue !== 'rebalancing' && this.stateValue !== 'running') return;
-    this.setState(this.joined && this.taskManager?.allRunning() ? 'running' : 'rebalancing');
+    this.setState(this.joined && this.allRunningAndKnown() ? 'running' : 'rebalancing');
   }
 
-  /** Running, with every assigned active task restored and processing. */
+  /**
+   * Every assigned active task is restored and running, and the owner map is complete and agrees with this
+   * instance's own assignment (so every key can be routed).
+   */
+  private allRunningAndKnown(): boolean {
+    const tm = this.taskManager;
+    if (!tm?.allRunning() || !this.groupView?.complete) return false;
+    const mine = this.hostsValue.find((h) => h.instanceId === this.config.instanceId);
+    const assigned = tm.assignedTaskIds().sort().join(',');
+    return (mine?.active ?? []).slice().sort().join(',') === assigned;
+  }
+
+  /** Running, with every assigned active task restored and processing, and every key routable. */
   isReady(): boolean {
-    return this.stateValue === 'running' && (this.taskManager?.allRunning() ?? false);
+    return this.stateValue === 'running' && this.allRunningAndKnown();
   }
 
   /** The latest owner map of the group. */

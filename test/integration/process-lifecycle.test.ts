@@ -14,6 +14,7 @@ import { silentLogger } from '../../common/logger.js';
 import { EmbeddedKafka } from '../../kafka/embedded/index.js';
 import { generateUcmEvents } from '../../processors/simulation/ucm-event-generator.js';
 import { CliInstance, instanceEnv } from '../support/cli-instance.js';
+import { TEST_TOKEN } from '../support/cluster.js';
 import { brokers, produce, testKafka, uniqueName } from '../support/kafka-test-utils.js';
 
 const started: CliInstance[] = [];
@@ -46,6 +47,25 @@ async function feed(app: string, seed: number, bootstrap: readonly string[] = br
       records.slice(i, i + 500).map((r) => ({ key: r.key, value: r.value })),
     );
   }
+}
+
+/** Resolves once the instance processed input records (under a long commit interval: not yet committed). */
+async function processedSome(instance: CliInstance): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const res = await fetch(`${instance.url}/metrics`, {
+          headers: { authorization: `Bearer ${TEST_TOKEN}` },
+        });
+        const text = await res.text();
+        return text
+          .split('\n')
+          .filter((l) => l.startsWith('usc_streams_records_processed_total{'))
+          .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+      },
+      { timeout: 60_000, interval: 100 },
+    )
+    .toBeGreaterThan(100);
 }
 
 /** Starts `second` and resolves once `first` logs that its group is rebalancing because of it. */
@@ -82,8 +102,9 @@ describe('urp-case-sync start: process lifecycle', () => {
   });
 
   it('a stop that hangs (its broker frozen) ends after SHUTDOWN_TIMEOUT_MS with 1, or at a second SIGTERM with 143', async () => {
-    // A broker of its own, frozen with SIGSTOP: the instances' commit and leave-group requests get no answer, so
-    // a graceful stop cannot finish and only the bound or a second signal can end the process.
+    // A broker of its own, frozen with SIGSTOP while the instances hold processed but uncommitted work (a long
+    // commit interval): their final commit gets no answer, so a graceful stop cannot finish and only the bound or
+    // a second signal can end the process. (With nothing to commit a static member stops without the broker.)
     const broker = await EmbeddedKafka.start({ cacheDir: path.resolve('.kafka'), logger: silentLogger });
     cleanups.push(async () => {
       process.kill(broker.pid!, 'SIGCONT');
@@ -94,11 +115,15 @@ describe('urp-case-sync start: process lifecycle', () => {
     const shortMs = 5_000;
     const longMs = 300_000;
     const [appA, appB] = [uniqueName('life'), uniqueName('life')];
-    const a = await launch(appA, 'a', { SHUTDOWN_TIMEOUT_MS: String(shortMs) }, bootstrap);
-    const b = await launch(appB, 'b', { SHUTDOWN_TIMEOUT_MS: String(longMs) }, bootstrap);
+    // A native Kafka request in flight when the bound is reached delays the exit until it times out (the process
+    // waits for the client's worker threads); TRANSACTION_TIMEOUT_MS bounds the transactional ones.
+    const uncommitted = { COMMIT_INTERVAL_MS: '600000', TRANSACTION_TIMEOUT_MS: '3000' };
+    const a = await launch(appA, 'a', { ...uncommitted, SHUTDOWN_TIMEOUT_MS: String(shortMs) }, bootstrap);
+    const b = await launch(appB, 'b', { ...uncommitted, SHUTDOWN_TIMEOUT_MS: String(longMs) }, bootstrap);
     await Promise.all([a.running(), b.running()]);
-    await Promise.all([feed(appA, 3, bootstrap), feed(appB, 4, bootstrap)]);
     await Promise.all([a.ready(), b.ready()]);
+    await Promise.all([feed(appA, 3, bootstrap), feed(appB, 4, bootstrap)]);
+    await Promise.all([processedSome(a), processedSome(b)]);
     process.kill(broker.pid!, 'SIGSTOP');
 
     const [fromA, fromB] = [a.lines.length, b.lines.length];

@@ -26,8 +26,10 @@ export interface GroupViewOptions {
   readonly placement: Placement;
   readonly numStandbys: number;
   readonly logger: Logger;
-  /** A new owner map (`mine`: this instance's entry, if it is a member). */
-  readonly onChange: (hosts: readonly HostEntry[], mine: HostEntry | undefined) => void;
+  /**
+   * After each refresh: the owner map, and when it `changed`, this instance's entry (if it is a member).
+   */
+  readonly onChange: (hosts: readonly HostEntry[], mine: HostEntry | undefined, changed: boolean) => void;
   readonly refreshMs?: number;
 }
 
@@ -44,6 +46,8 @@ export class GroupView {
   private again = false;
   private stopped = false;
   private lastKey = '';
+  private completeValue = false;
+  private quick: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: GroupViewOptions) {}
 
@@ -110,18 +114,41 @@ export class GroupView {
       assignment: m.assignment,
     }));
     const hosts = placement.ownerMap(members, this.urls, numStandbys);
+    const owned = new Set(members.flatMap((m) => m.assignment[placement.leadTopic] ?? []));
+    // While partitions are between owners (a cooperative rebalance moves them in two steps) or an owner's URL is
+    // not known yet, look again soon: routing and readiness depend on a complete map.
+    this.completeValue =
+      view.state === 'Stable' &&
+      owned.size === placement.leadPartitions &&
+      hosts.every((h) => h.url !== '' || h.active.length === 0);
+    if (!this.completeValue && !this.quick && !this.stopped) {
+      this.quick = setTimeout(() => {
+        this.quick = undefined;
+        this.refreshSoon();
+      }, 250);
+    }
     const key = JSON.stringify(hosts);
-    if (key === this.lastKey) return;
+    if (key === this.lastKey) {
+      this.options.onChange(hosts, undefined, false);
+      return;
+    }
     this.lastKey = key;
     this.options.onChange(
       hosts,
       hosts.find((h) => h.instanceId === instanceId),
+      true,
     );
+  }
+
+  /** Every lead partition has an owner with a known URL, in a stable group (as of the last refresh). */
+  get complete(): boolean {
+    return this.completeValue;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.quick);
     await this.refreshing;
     await this.reader?.stop();
   }

@@ -31,6 +31,8 @@ export interface GroupMember {
 
 export class Placement {
   readonly leadTopic: string;
+  /** Partitions of the lead topic (every task has one of them). */
+  readonly leadPartitions: number;
   private readonly counts = new Map<number, number>();
   private readonly sources = new Map<number, readonly string[]>();
 
@@ -47,6 +49,7 @@ export class Placement {
     }
     if (!lead) throw new Error('a topology without source topics cannot be placed');
     this.leadTopic = lead.topic;
+    this.leadPartitions = lead.n;
   }
 
   /** Tasks carried by lead partition `p`. */

@@ -37,7 +37,7 @@ export function logTasksStarted(
   );
 }
 
-const STUCK_AFTER_MS = Number(process.env.USC_STUCK_AFTER_MS ?? 30_000);
+const STUCK_AFTER_MS = 30_000;
 
 /** Warns (every 30 s per task) about a task whose current job has run for 30 s or more. */
 export function reportStuckTasks(
