@@ -4,6 +4,7 @@
  * classification) stay importable by unit tests running on another Node version.
  */
 import { createRequire } from 'node:module';
+import { UscError } from '../common/errors.js';
 
 export type RdKafka = typeof import('@confluentinc/kafka-javascript');
 export type LowLevelConsumer = import('@confluentinc/kafka-javascript').KafkaConsumer;
@@ -12,8 +13,21 @@ export type LowLevelMessage = import('@confluentinc/kafka-javascript').Message;
 
 let loaded: RdKafka | undefined;
 
+/**
+ * The client package. Throws UscError USC_ERR_KAFKA_CLIENT_UNAVAILABLE when its native binding does not load (not
+ * built, or built for another Node.js version), naming the fix.
+ */
 export function rdkafka(): RdKafka {
-  loaded ??= createRequire(import.meta.url)('@confluentinc/kafka-javascript') as RdKafka;
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as RdKafka;
+  } catch (err) {
+    throw new UscError(
+      'USC_ERR_KAFKA_CLIENT_UNAVAILABLE',
+      `the Kafka client's native binding does not load on Node ${process.versions.node}: run \`npm rebuild @confluentinc/kafka-javascript\` (or npm ci) with this Node`,
+      { cause: err },
+    );
+  }
   return loaded;
 }
 

@@ -1,7 +1,9 @@
 /**
  * CLI failures and `send` against the real broker: `start` on a taken HTTP port ends with one coded line and exit
  * code 1 (no stack trace); `send --example` and `send --file` publish one event keyed by its ucmCaseId to the
- * input topic, where a running instance turns it into a case the API answers.
+ * input topic, where a running instance turns it into a case the API answers; a broker that does not answer (a
+ * closed port) is reported by reset, backfill, send and dlq in seconds as USC_ERR_KAFKA_UNREACHABLE, without the Kafka
+ * client's lines.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -19,6 +21,38 @@ afterAll(async () => {
 });
 
 describe('urp-case-sync CLI against a real broker', () => {
+  it('reports an unreachable broker as one coded line within seconds for every tool', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'usc-cli-unreachable-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'export.jsonl');
+    await writeFile(file, '');
+    const event = join(dir, 'event.json');
+    await writeFile(event, '{"eventId":"e1","payload":{"ucmCaseId":"U1"}}');
+    const env = { KAFKA_BROKERS: '127.0.0.1:1', STATE_DIR: join(dir, 'state') };
+    for (const args of [
+      ['reset'],
+      ['reset', '--dry-run'],
+      ['backfill', '--file', file],
+      ['send', '--example'],
+      ['send', '--file', event],
+      ['dlq', 'list'],
+      ['dlq', 'show', '0:0'],
+      ['dlq', 'replay', '--all'],
+    ]) {
+      const started = Date.now();
+      const res = await runCli(args, env, 30_000);
+      const what = `${args.join(' ')}: ${res.stderr}`;
+      expect(res.code, what).toBe(1);
+      expect(res.stderr.trim().split('\n'), what).toEqual([
+        expect.stringMatching(
+          /^urp-case-sync: USC_ERR_KAFKA_UNREACHABLE: no Kafka broker answered at 127\.0\.0\.1:1 within \d+ s; check KAFKA_BROKERS or start one with npm run kafka$/,
+        ),
+      ]);
+      expect(res.stderr).not.toContain('librdkafka');
+      expect(Date.now() - started, what).toBeLessThan(15_000);
+    }
+  }, 120_000); // eight CLI processes (each loads tsx) on a shared 2-core machine
+
   it('start on a taken HTTP port prints one coded line and exits 1', async () => {
     const holder: Server = createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
