@@ -55,6 +55,8 @@ export const ERROR_CODES = {
     'An unexpected error (not one of the codes above) ended the command; a bug or an environment problem.',
   USC_ERR_HTTP_PORT_TAKEN: 'The HTTP port (HTTP_HOST:HTTP_PORT) is already in use.',
   USC_ERR_KAFKA_UNREACHABLE: 'No Kafka broker answered at KAFKA_BROKERS within the connection timeout.',
+  USC_ERR_KAFKA_READ_STALLED:
+    'Reading partitions to an end offset (a restore) made no progress for a minute; it is retried.',
   USC_ERR_KAFKA_CLIENT_UNAVAILABLE:
     "The Kafka client's native binding does not load (not built, or built for another Node.js version).",
   USC_ERR_RESET_INSTANCES_ALIVE: 'Reset refused: members of the application are still in the consumer group.',

@@ -2,6 +2,7 @@
  * Reads chosen partitions from chosen offsets up to fixed end offsets (read_committed), then stops: the shared
  * primitive behind changelog restore, DLQ replay and tools that read a topic once.
  */
+import { UscError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { openAdmin, topicOffsets } from './admin.js';
 import type { KafkaClient } from './client.js';
@@ -32,6 +33,8 @@ export async function readRangesToEnd(
     readonly logger: Logger;
     readonly onProgress?: (range: ReadRange, position: bigint) => void;
     readonly maxBytesPerPartition?: number;
+    /** No progress for this long fails the read (retriable USC_ERR_KAFKA_READ_STALLED); default 60 s. */
+    readonly stallTimeoutMs?: number;
     /** Aborting stops the read: the promise rejects with the signal's reason (shutdown never waits on it). */
     readonly signal?: AbortSignal;
   },
@@ -52,22 +55,50 @@ export async function readRangesToEnd(
   let settled = false;
   try {
     await new Promise<void>((resolve, reject) => {
+      let stall: NodeJS.Timeout | undefined;
       const fail = (err: unknown): void => {
         if (!settled) {
           settled = true;
+          clearTimeout(stall);
           reject(err);
         }
       };
       options.signal?.addEventListener('abort', () => fail(options.signal!.reason), { once: true });
+      // A read that stops moving (a broker that went away and came back with the reader wedged, an end that is
+      // never reached) fails as retriable instead of holding its caller forever.
+      const stallMs = options.stallTimeoutMs ?? 60_000;
+      const watch = (): void => {
+        clearTimeout(stall);
+        if (settled) return;
+        stall = setTimeout(
+          () =>
+            fail(
+              new UscError(
+                'USC_ERR_KAFKA_READ_STALLED',
+                `reading ${open.size} partition(s) made no progress for ${stallMs} ms`,
+                {
+                  retriable: true,
+                },
+              ),
+            ),
+          stallMs,
+        );
+        stall.unref();
+      };
+      watch();
       const advance = (key: string, next: bigint): void => {
         const entry = open.get(key);
         if (!entry || settled) return;
-        if (next > entry.position) entry.position = next;
+        if (next > entry.position) {
+          entry.position = next;
+          watch();
+        }
         options.onProgress?.(entry.range, entry.position);
         if (entry.position >= entry.end) {
           open.delete(key);
           if (open.size === 0 && !settled) {
             settled = true;
+            clearTimeout(stall);
             resolve();
           }
         }

@@ -166,9 +166,17 @@ export class KafkaStreams {
           metrics: this.metrics,
         }),
         consumer: () => this.consumer!,
-        producer: () => this.producer!,
+        producer: () => {
+          if (!this.producer)
+            throw new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'the producer is being replaced', {
+              retriable: true,
+            });
+          return this.producer;
+        },
         renewProducer: async () => {
-          await this.producer?.disconnect();
+          const old = this.producer;
+          this.producer = undefined;
+          await old?.disconnect();
           this.producer = await this.openProducer();
         },
         clock: this.clock,

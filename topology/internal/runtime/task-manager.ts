@@ -64,6 +64,8 @@ export class TaskManager {
   private readonly stuckReported = new Map<string, number>();
   private shuttingDown = false;
   private tickQueued = false;
+  /** A commit failed in a way that may have left the producer unusable: replace it before the next tasks run. */
+  private producerSuspect = false;
   private commitFailures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Aborted when shutdown starts: restores in progress stop instead of holding the shutdown up. */
@@ -289,7 +291,9 @@ export class TaskManager {
     );
     for (const task of [...this.active.values()]) await this.removeTask(task, false);
     this.deps.onTasksChanged();
-    if (isProducerFatal(err)) await this.deps.renewProducer();
+    // The aborted (or timed-out) transaction may have left the producer unusable (a fatal state after a broker
+    // restart, a transaction that never ended): a new one fences it before the tasks commit again.
+    this.producerSuspect = kind !== 'rebalance' || isProducerFatal(err);
     this.retryLater(delay);
   }
 
@@ -321,6 +325,10 @@ export class TaskManager {
   /** Creates the assigned tasks that do not exist, then restores and starts them outside the queue. */
   private async createMissing(): Promise<void> {
     if (this.shuttingDown) return;
+    if (this.producerSuspect) {
+      await this.deps.renewProducer();
+      this.producerSuspect = false;
+    }
     const created: StreamTask[] = [];
     for (const id of this.assignedTaskIds()) {
       if (this.active.has(id)) continue;
