@@ -174,9 +174,11 @@ export class KafkaStreams {
           return this.producer;
         },
         renewProducer: async () => {
+          // The new producer's initTransactions fences the old one; closing the old one can block for as long as
+          // its stuck requests do, so it is not waited for.
           const old = this.producer;
           this.producer = undefined;
-          await old?.disconnect();
+          void old?.disconnect();
           this.producer = await this.openProducer();
         },
         clock: this.clock,
