@@ -99,6 +99,10 @@ export function createKafka(config: KafkaConnectionConfig, logger: Logger): Kafk
     'reconnect.backoff.ms': 100,
     'reconnect.backoff.max.ms': 5_000,
     'log.connection.close': false,
+    // No re-bootstrap (KIP-899) when every broker is unreachable: librdkafka 2.15 destroys the broker handles then,
+    // and an admin request waiting on one of them aborted the process (an assertion in its request bookkeeping) in
+    // the failure suite's broker restart. The bootstrap brokers stay known; they are reconnected as they return.
+    'metadata.recovery.strategy': 'none',
     ...(config.debug ? { debug: config.debug } : {}),
     ...securityConfig(config),
   };

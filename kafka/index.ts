@@ -35,7 +35,12 @@ export {
   type InputOffset,
   type WrittenOffsets,
 } from './instance-producer.js';
-export { PartitionReader, type PartitionStart, type PartitionReaderOptions } from './partition-reader.js';
+export {
+  PartitionReader,
+  partitionOffsets,
+  type PartitionStart,
+  type PartitionReaderOptions,
+} from './partition-reader.js';
 export {
   FROM_BEGINNING,
   followTopic,

@@ -231,10 +231,10 @@ export class InstanceProducer {
           partition: o.partition,
           offset: Number(o.offset),
         }));
-        await inSlices(
-          (ms) => callback((done) => p.sendOffsetsToTransaction(list, consumer.lowLevel, ms, (e) => done(e))),
-          deadline,
-        );
+        // One call per transaction step, never retried after a timeout (librdkafka's bookkeeping of resumed
+        // transactional calls asserted after a broker restart); the step's own timeout bounds it.
+        const ms = Math.max(1_000, deadline - Date.now());
+        await callback((done) => p.sendOffsetsToTransaction(list, consumer.lowLevel, ms, (e) => done(e)));
       }
       // A failed delivery fails the commit too, with the cause (fenced, fatal, timed out) rather than the
       // delivery's symptom ("purged in queue"): commit and report its error first.
@@ -245,15 +245,13 @@ export class InstanceProducer {
           undelivered = err;
           return undefined;
         });
-      await inSlices((ms) => callback((done) => p.commitTransaction(ms, (e) => done(e))), deadline);
+      const ms = Math.max(1_000, deadline - Date.now());
+      await callback((done) => p.commitTransaction(ms, (e) => done(e)));
       if (undelivered !== undefined || !written) throw undelivered;
       return written;
     } catch (err) {
       if (!isProducerFatal(err)) {
-        await inSlices(
-          (ms) => callback((done) => p.abortTransaction(ms, (e) => done(e))),
-          Date.now() + 10_000,
-        ).catch(() => {});
+        await callback((done) => p.abortTransaction(10_000, (e) => done(e))).catch(() => {});
       }
       throw err;
     }

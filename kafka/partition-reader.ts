@@ -131,3 +131,42 @@ export class PartitionReader {
     }
   }
 }
+
+/**
+ * Low and high offsets of the given partitions as a read_committed consumer sees them (high = last stable offset),
+ * by topic then partition. Asked through a consumer handle (ListOffsets of the consumer), not the admin client:
+ * the admin's ListOffsets aborted the process on librdkafka 2.15 after a broker restart (an assertion in its
+ * request bookkeeping), while restores and standbys must ask exactly then.
+ */
+export async function partitionOffsets(
+  kafka: KafkaClient,
+  partitions: readonly { readonly topic: string; readonly partition: number }[],
+  timeoutMs = kafka.operationTimeoutMs,
+): Promise<Map<string, Map<number, { low: string; high: string }>>> {
+  const out = new Map<string, Map<number, { low: string; high: string }>>();
+  if (partitions.length === 0) return out;
+  const { KafkaConsumer } = rdkafka();
+  const consumer = new KafkaConsumer(
+    kafka.config({
+      'client.id': `${kafka.connection.clientId}-offsets`,
+      'group.id': `${kafka.connection.clientId}-offsets`,
+      'enable.auto.commit': false,
+      'isolation.level': 'read_committed',
+    }) as never,
+    {},
+  );
+  await callback((done) => consumer.connect({ timeout: timeoutMs }, (e) => done(e)));
+  try {
+    for (const { topic, partition } of partitions) {
+      const w = await callback<{ lowOffset: number; highOffset: number }>((done) =>
+        consumer.queryWatermarkOffsets(topic, partition, timeoutMs, done as never),
+      );
+      let byPartition = out.get(topic);
+      if (!byPartition) out.set(topic, (byPartition = new Map()));
+      byPartition.set(partition, { low: String(w.lowOffset), high: String(w.highOffset) });
+    }
+  } finally {
+    await callback((done) => consumer.disconnect((e: unknown) => done(e))).catch(() => {});
+  }
+  return out;
+}

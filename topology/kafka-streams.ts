@@ -189,14 +189,13 @@ export class KafkaStreams {
       });
       this.groupView = new GroupView({
         kafka: deps.kafka,
-        admin: () => this.admin!,
-        groupId: config.applicationId,
         directoryTopic: directoryTopicName(config.applicationId),
         instanceId: config.instanceId,
         url: config.advertisedUrl,
         placement,
         numStandbys: config.numStandbyReplicas,
         logger: this.logger,
+        livenessMs: (config.sessionTimeoutMs ?? 10_000) + 4_000,
         onChange: (hosts, mine, changed) => {
           this.hostsValue = hosts;
           if (changed && mine) {
@@ -230,12 +229,12 @@ export class KafkaStreams {
             if (!this.stopping()) this.setState('rebalancing');
             this.joined = true;
             const all = await tm.onAssigned(partitions);
-            this.groupView?.refreshSoon();
+            this.groupView?.setLead(tm.ownedLeadPartitions());
             return all;
           },
           onRevoked: async (partitions, lost) => {
             const all = await tm.onRevoked(partitions, lost);
-            this.groupView?.refreshSoon();
+            this.groupView?.setLead(tm.ownedLeadPartitions());
             return all;
           },
           onBatches: (batches) => tm.onBatches(batches),

@@ -4,9 +4,8 @@
  * only the tail is restored. Standby stores are readable (stale) for interactive queries that allow it.
  */
 import {
-  openAdmin,
   PartitionReader,
-  topicOffsets,
+  partitionOffsets,
   topicPartitionKey,
   type KafkaClient,
 } from '../../../kafka/index.js';
@@ -130,18 +129,15 @@ export class StandbyTasks {
 
   /** Low and high offsets of every changelog partition the standby tasks follow, by topic. */
   private async changelogRanges(): Promise<Map<string, Map<number, { low: string; high: string }>>> {
-    const topics = new Set<string>();
+    const partitions = new Map<string, { topic: string; partition: number }>();
     for (const task of this.tasks.values())
-      for (const store of task.stores.values()) if (store.changelog) topics.add(store.changelog.topic);
-    const ranges = new Map<string, Map<number, { low: string; high: string }>>();
-    if (topics.size === 0) return ranges;
-    const admin = await openAdmin(this.kafka);
-    try {
-      for (const topic of topics) ranges.set(topic, await topicOffsets(admin, topic));
-    } finally {
-      await admin.disconnect();
-    }
-    return ranges;
+      for (const store of task.stores.values())
+        if (store.changelog)
+          partitions.set(
+            topicPartitionKey(store.changelog.topic, store.changelog.partition),
+            store.changelog,
+          );
+    return partitionOffsets(this.kafka, [...partitions.values()]);
   }
 
   private async stopReader(): Promise<void> {

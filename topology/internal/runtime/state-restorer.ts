@@ -6,9 +6,8 @@
  * (per store: records restored so far, offsets remaining) at info every 5 s ({@link RestoreProgress}).
  */
 import {
-  openAdmin,
   readRangesToEnd,
-  topicOffsets,
+  partitionOffsets,
   topicPartitionKey,
   type KafkaClient,
 } from '../../../kafka/index.js';
@@ -143,14 +142,14 @@ export async function restoreStores(
   const targets = new Map<string, Target>();
   const restoredByStore = new Map<string, number>();
   if (logged.length === 0) return { restoredByStore, restoredTotal: 0 };
-  const admin = await openAdmin(kafka);
-  try {
-    const offsetsByTopic = new Map<string, Map<number, { low: string; high: string }>>();
+  {
+    const offsetsByTopic = await partitionOffsets(
+      kafka,
+      logged.map((s) => s.changelog!),
+    );
     for (const store of logged) {
       const cl = store.changelog!;
-      let offsets = offsetsByTopic.get(cl.topic);
-      if (!offsets) offsetsByTopic.set(cl.topic, (offsets = await topicOffsets(admin, cl.topic)));
-      const range = offsets.get(cl.partition) ?? { low: '0', high: '0' };
+      const range = offsetsByTopic.get(cl.topic)?.get(cl.partition) ?? { low: '0', high: '0' };
       const low = BigInt(range.low);
       const end = BigInt(range.high);
       const checkpoint = await store.checkpoint();
@@ -180,8 +179,6 @@ export async function restoreStores(
         });
       }
     }
-  } finally {
-    await admin.disconnect();
   }
   if (targets.size === 0) return { restoredByStore, restoredTotal: 0 };
 

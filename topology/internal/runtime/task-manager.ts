@@ -87,6 +87,11 @@ export class TaskManager {
     return [...this.active.values()];
   }
 
+  /** Lead partitions this member owns. */
+  ownedLeadPartitions(): number[] {
+    return [...this.owned];
+  }
+
   /** Task ids this member should run (from its lead partitions). */
   assignedTaskIds(): string[] {
     return [...this.owned].flatMap((p) => this.deps.placement.tasksOf(p).map(taskIdToString));
