@@ -1,6 +1,6 @@
 /**
  * What the query API needs from the rest of the service, as narrow interfaces (the runtime's KafkaStreams and the
- * case-sync application satisfy them; tests pass fakes of pure logic only). The API never imports kafkajs.
+ * case-sync application satisfy them; tests pass fakes of pure logic only). The API never imports the Kafka client.
  */
 
 // The runtime's own types (one definition): an instance of the group as the owner map sees it, where a key

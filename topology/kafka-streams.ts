@@ -2,7 +2,8 @@
  * One streams instance: a consumer-group member running the active and standby tasks assigned to it (Kafka
  * Streams' `KafkaStreams`). Lifecycle: created -> rebalancing <-> running -> pending_shutdown -> not_running, or
  * error after a fatal failure. Every instance learns the group's owner map (which instance runs, or stands by for,
- * each task) from the assignment, so interactive queries can be routed.
+ * each task, and its API URL) from the directory topic (./internal/runtime/group-view.ts), so interactive queries
+ * can be routed.
  */
 import type { Registry } from 'prom-client';
 import { UscError, describeError } from '../common/errors.js';

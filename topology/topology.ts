@@ -9,7 +9,7 @@ import type { Serde } from './serde.js';
 import type { StoreDefinition } from '../stores/contracts.js';
 import type { RecordErrorPolicy } from './record-error.js';
 
-/** Chooses a partition for a record; default is Kafka's murmur2 of the serialized key (kafkajs default). */
+/** Chooses a partition for a record; default is Kafka's murmur2 of the serialized key (the Java client's default). */
 export type Partitioner<K = unknown, V = unknown> = (
   key: K,
   value: V,
