@@ -94,6 +94,7 @@ export class InstanceProducer {
     private readonly producer: LowLevelProducer,
     readonly transactional: boolean,
     private readonly flushTimeoutMs: number,
+    private readonly transactionTimeoutMs = 10_000,
   ) {}
 
   private static async connect(kafka: KafkaClient, extra: Record<string, unknown>, logger: Logger) {
@@ -156,7 +157,7 @@ export class InstanceProducer {
       await callback((done) => producer.disconnect((e) => done(e))).catch(() => {});
       throw err;
     }
-    return new InstanceProducer(producer, true, 30_000);
+    return new InstanceProducer(producer, true, 30_000, options.transactionTimeoutMs ?? 10_000);
   }
 
   /** Connects an idempotent, non-transactional producer (at_least_once). */
@@ -191,6 +192,14 @@ export class InstanceProducer {
         }
       }
     }
+  }
+
+  /**
+   * Timeout of one transactional step: what is left of the commit, at most the transaction timeout (librdkafka
+   * retries the step's requests until it; a native call in flight delays the exit of a stopping process).
+   */
+  private stepTimeout(deadline: number): number {
+    return Math.max(1_000, Math.min(deadline - Date.now(), this.transactionTimeoutMs));
   }
 
   private flush(deadline = Date.now() + this.flushTimeoutMs): Promise<void> {
@@ -233,7 +242,7 @@ export class InstanceProducer {
         }));
         // One call per transaction step, never retried after a timeout (librdkafka's bookkeeping of resumed
         // transactional calls asserted after a broker restart); the step's own timeout bounds it.
-        const ms = Math.max(1_000, deadline - Date.now());
+        const ms = this.stepTimeout(deadline);
         await callback((done) => p.sendOffsetsToTransaction(list, consumer.lowLevel, ms, (e) => done(e)));
       }
       // A failed delivery fails the commit too, with the cause (fenced, fatal, timed out) rather than the
@@ -245,13 +254,15 @@ export class InstanceProducer {
           undelivered = err;
           return undefined;
         });
-      const ms = Math.max(1_000, deadline - Date.now());
+      const ms = this.stepTimeout(deadline);
       await callback((done) => p.commitTransaction(ms, (e) => done(e)));
       if (undelivered !== undefined || !written) throw undelivered;
       return written;
     } catch (err) {
       if (!isProducerFatal(err)) {
-        await callback((done) => p.abortTransaction(10_000, (e) => done(e))).catch(() => {});
+        await callback((done) => p.abortTransaction(this.transactionTimeoutMs, (e) => done(e))).catch(
+          () => {},
+        );
       }
       throw err;
     }

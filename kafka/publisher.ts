@@ -135,11 +135,12 @@ export class Publisher {
   }
 
   /** Waits for outstanding deliveries, then disconnects. */
-  async close(): Promise<void> {
+  /** Flushes (at most `flushTimeoutMs`, default the operation timeout) and disconnects. */
+  async close(flushTimeoutMs = this.kafka.operationTimeoutMs): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      await callback((done) => this.producer.flush(this.kafka.operationTimeoutMs, done));
+      await callback((done) => this.producer.flush(flushTimeoutMs, done));
     } finally {
       await callback<unknown>((done) => this.producer.disconnect(done));
     }

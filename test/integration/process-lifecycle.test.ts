@@ -117,9 +117,20 @@ describe('urp-case-sync start: process lifecycle', () => {
     const [appA, appB] = [uniqueName('life'), uniqueName('life')];
     // A native Kafka request in flight when the bound is reached delays the exit until it times out (the process
     // waits for the client's worker threads); TRANSACTION_TIMEOUT_MS bounds the transactional ones.
-    const uncommitted = { COMMIT_INTERVAL_MS: '600000', TRANSACTION_TIMEOUT_MS: '3000' };
-    const a = await launch(appA, 'a', { ...uncommitted, SHUTDOWN_TIMEOUT_MS: String(shortMs) }, bootstrap);
-    const b = await launch(appB, 'b', { ...uncommitted, SHUTDOWN_TIMEOUT_MS: String(longMs) }, bootstrap);
+    // b's transactional requests wait a minute: its final commit is still stuck when the second SIGTERM comes.
+    const uncommitted = { COMMIT_INTERVAL_MS: '600000' };
+    const a = await launch(
+      appA,
+      'a',
+      { ...uncommitted, TRANSACTION_TIMEOUT_MS: '3000', SHUTDOWN_TIMEOUT_MS: String(shortMs) },
+      bootstrap,
+    );
+    const b = await launch(
+      appB,
+      'b',
+      { ...uncommitted, TRANSACTION_TIMEOUT_MS: '60000', SHUTDOWN_TIMEOUT_MS: String(longMs) },
+      bootstrap,
+    );
     await Promise.all([a.running(), b.running()]);
     await Promise.all([a.ready(), b.ready()]);
     await Promise.all([feed(appA, 3, bootstrap), feed(appB, 4, bootstrap)]);

@@ -262,8 +262,18 @@ describe('streams runtime on a real broker', () => {
             .map((x) => ({ i: x.instanceId, a: [...x.active].sort(), s: [...x.standby].sort() }))
             .sort((p, q) => p.i.localeCompare(q.i)),
         );
-      const fresh = await Promise.all(instances.map((i) => i.request<Host[]>('hosts')));
-      for (const m of fresh) expect(norm(m)).toBe(norm(fresh[0]!));
+      // The owner map is eventually consistent (each instance publishes its assignment to the directory topic):
+      // wait until every instance holds the same one.
+      let fresh: Host[][] = [];
+      await expect
+        .poll(
+          async () => {
+            fresh = await Promise.all(instances.map((i) => i.request<Host[]>('hosts')));
+            return new Set(fresh.map(norm)).size;
+          },
+          { timeout: 30_000, interval: 100 },
+        )
+        .toBe(1);
       return fresh[0]!;
     };
 

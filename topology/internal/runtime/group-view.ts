@@ -110,6 +110,9 @@ export class GroupView {
           for (const r of batch.records) {
             if (!r.key) continue;
             const id = r.key.toString('utf8');
+            // This instance's own entry is local truth (set when published): an older record of it read back
+            // later must not replace a newer assignment.
+            if (id === instanceId) continue;
             try {
               const e = JSON.parse(r.value?.toString('utf8') ?? 'null') as Partial<DirectoryEntry> | null;
               if (e && typeof e.url === 'string' && Array.isArray(e.lead) && typeof e.at === 'number') {
@@ -196,8 +199,9 @@ export class GroupView {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.publishing;
+    // Not waiting for a heartbeat in flight (a broker that does not answer would hold the shutdown), and a short
+    // flush: a native call in flight delays the exit of a process whose shutdown ran out of time.
     await this.reader?.stop();
-    await this.publisher?.close().catch(() => {});
+    await this.publisher?.close(500).catch(() => {});
   }
 }
