@@ -264,6 +264,14 @@ export function isDefinitelyFatal(err: unknown): boolean {
 }
 
 /**
+ * True when a consumer reports that it cannot go on (librdkafka's fatal consumer error `ERR__FATAL`, e.g. a static
+ * member fenced by another member with its `group.instance.id`): the client must be replaced, not retried.
+ */
+export function isConsumerFatal(err: unknown): boolean {
+  return chain(err).some((e) => e.isFatal === true || kafkaCode(e) === C.ERR__FATAL);
+}
+
+/**
  * True when the error (or one it wraps) says that no broker could be reached: connection refused or timed out,
  * the address did not resolve, every broker connection is down. The CLI reports it as USC_ERR_KAFKA_UNREACHABLE.
  */

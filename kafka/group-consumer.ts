@@ -9,7 +9,7 @@
 import type { Logger } from '../common/logger.js';
 import type { KafkaClient, RdConfig } from './client.js';
 import { routeLibrdkafkaLog } from './client.js';
-import { classifyKafkaError } from './errors.js';
+import { classifyKafkaError, isConsumerFatal } from './errors.js';
 import { callback, rdkafka, type LowLevelConsumer, type LowLevelMessage } from './native.js';
 
 export interface ConsumedRecord {
@@ -84,8 +84,14 @@ export interface GroupConsumerHandlers {
   onRevoked(partitions: readonly TopicPartition[], lost: boolean): Promise<readonly TopicPartition[]>;
   /** One poll's records, grouped by partition. The next poll waits for this promise. */
   onBatches(batches: readonly ConsumedBatch[]): Promise<void>;
-  /** An error of the client; `fatal`: the consumer cannot continue. */
+  /** An error of the client or of a handler; `fatal`: the instance cannot continue. */
   onError(error: unknown, fatal: boolean): void;
+  /**
+   * The client reported a fatal consumer error (librdkafka's `ERR__FATAL`, e.g. this static member was fenced by
+   * another member with its `group.instance.id`): it no longer polls and cannot recover; create a new one after
+   * stop(). Called at most once.
+   */
+  onClientFailed(error: unknown): void;
 }
 
 const ERR_ASSIGN_PARTITIONS = -175;
@@ -156,6 +162,8 @@ export function toBatches(
 export class GroupConsumer {
   private readonly consumer: LowLevelConsumer;
   private stopping = false;
+  /** The client reported a fatal error: polling ended, the owner replaces this consumer. */
+  private failed = false;
   private loop: Promise<void> | undefined;
   private ends = new Map<string, number>();
 
@@ -205,11 +213,17 @@ export class GroupConsumer {
       routeLibrdkafkaLog(this.logger, e),
     );
     this.consumer.on('event.error', (err: unknown) => {
-      if (this.stopping) return;
-      const fatal = (err as { isFatal?: boolean }).isFatal === true;
-      if (fatal || classifyKafkaError(err) !== 'retriable') this.handlers.onError(err, fatal);
+      if (this.stopping || this.failed) return;
+      if (isConsumerFatal(err)) this.clientFailed(err);
+      else if (classifyKafkaError(err) !== 'retriable') this.handlers.onError(err, false);
       else this.logger.debug({ err: String((err as Error).message) }, 'consumer: retriable client error');
     });
+  }
+
+  private clientFailed(err: unknown): void {
+    if (this.failed || this.stopping) return;
+    this.failed = true;
+    this.handlers.onClientFailed(err);
   }
 
   /** The client, for the producer's `sendOffsetsToTransaction` (group metadata). kafka/ only. */
@@ -252,16 +266,18 @@ export class GroupConsumer {
   private async run(): Promise<void> {
     const max = this.options.maxRecordsPerPoll ?? 2_000;
     let failures = 0;
-    while (!this.stopping) {
+    while (!this.stopping && !this.failed) {
       let messages: LowLevelMessage[];
       try {
         messages = await callback<LowLevelMessage[]>((done) => this.consumer.consume(max, done));
         failures = 0;
       } catch (err) {
-        if (this.stopping) break;
-        const fatal = (err as { isFatal?: boolean }).isFatal === true;
-        this.handlers.onError(err, fatal);
-        if (fatal) break;
+        if (this.stopping || this.failed) break;
+        if (isConsumerFatal(err)) {
+          this.clientFailed(err);
+          break;
+        }
+        this.handlers.onError(err, false);
         await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** failures++)));
         continue;
       }

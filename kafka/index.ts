@@ -49,5 +49,5 @@ export {
   type ReadRange,
 } from './read-to-end.js';
 export { Publisher, publishRecords, type PublishMessage } from './publisher.js';
-export { classifyKafkaError, isDefinitelyFatal, type KafkaErrorClass } from './errors.js';
+export { classifyKafkaError, isConsumerFatal, isDefinitelyFatal, type KafkaErrorClass } from './errors.js';
 export { partitionForKey } from './partitioner.js';

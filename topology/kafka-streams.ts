@@ -8,7 +8,6 @@
 import type { Registry } from 'prom-client';
 import { UscError, describeError } from '../common/errors.js';
 import {
-  GroupConsumer,
   InstanceProducer,
   openAdmin,
   partitionForKey,
@@ -18,6 +17,7 @@ import {
 import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 import { StateDirectory } from '../stores/state-directory.js';
 import { directoryTopicName, prepareTopics } from './internal/runtime/topic-setup.js';
+import { GroupMember } from './internal/runtime/group-member.js';
 import { GroupView } from './internal/runtime/group-view.js';
 import { Placement, type HostEntry } from './internal/runtime/placement.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
@@ -68,12 +68,11 @@ export class KafkaStreams {
   private readonly logger: Logger;
   private readonly clock: () => number;
   readonly metrics: StreamsMetrics;
-  private consumer: GroupConsumer | undefined;
+  private member: GroupMember | undefined;
   private admin: KafkaAdmin | undefined;
   private producer: InstanceProducer | undefined;
   private taskManager: TaskManager | undefined;
   private groupView: GroupView | undefined;
-  private joined = false;
   private stateDirectory: StateDirectory | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private counts = new Map<string, number>();
@@ -166,7 +165,7 @@ export class KafkaStreams {
           logger: this.logger,
           metrics: this.metrics,
         }),
-        consumer: () => this.consumer!,
+        consumer: () => this.member!.current(),
         producer: () => {
           if (!this.producer)
             throw new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'the producer is being replaced', {
@@ -207,47 +206,24 @@ export class KafkaStreams {
         },
       });
       await this.groupView.start();
-      const tm = this.taskManager;
-      this.consumer = new GroupConsumer(
-        deps.kafka,
-        {
-          groupId: config.applicationId,
-          topics: [placement.leadTopic],
-          readCommitted: true,
-          groupInstanceId: config.instanceId,
-          fromBeginning: true,
-          protocol: config.groupProtocol ?? 'classic',
-          sessionTimeoutMs: config.sessionTimeoutMs ?? 10_000,
-          heartbeatIntervalMs: Math.max(
-            100,
-            Math.min(1_000, Math.floor((config.sessionTimeoutMs ?? 10_000) / 5)),
-          ),
-        },
-        {
-          onAssigned: async (partitions) => {
-            // An assignment that arrives while the instance is stopping creates no task; closing the member
-            // hands it to the others.
-            if (!this.stopping()) this.setState('rebalancing');
-            this.joined = true;
-            const all = await tm.onAssigned(partitions);
-            this.groupView?.setLead(tm.ownedLeadPartitions());
-            return all;
-          },
-          onRevoked: async (partitions, lost) => {
-            const all = await tm.onRevoked(partitions, lost);
-            this.groupView?.setLead(tm.ownedLeadPartitions());
-            return all;
-          },
-          onBatches: (batches) => tm.onBatches(batches),
-          onError: (err, fatal) => {
-            if (fatal) void this.fail(err);
-            else this.logger.warn({ err: describeError(err) }, 'Kafka client error; the client retries');
-          },
-        },
-        this.logger.child({ component: 'consumer' }),
-      );
+      this.member = new GroupMember({
+        kafka: deps.kafka,
+        groupId: config.applicationId,
+        instanceId: config.instanceId,
+        protocol: config.groupProtocol ?? 'classic',
+        sessionTimeoutMs: config.sessionTimeoutMs ?? 10_000,
+        placement,
+        tasks: this.taskManager,
+        logger: this.logger,
+        clock: this.clock,
+        stopping: () => this.stopping(),
+        onAssigning: () => this.setState('rebalancing'),
+        onLeadChanged: (lead) => this.groupView?.setLead(lead),
+        onReplaced: () => this.metrics.consumerReplacements.inc(),
+        onFatal: (err) => void this.fail(err),
+      });
       this.setState('rebalancing');
-      await this.consumer.start();
+      await this.member.start();
       const interval = Math.max(10, Math.floor(config.commitIntervalMs / 2));
       this.ticker = setInterval(() => void this.taskManager?.tick(), interval);
     } catch (err) {
@@ -299,7 +275,7 @@ export class KafkaStreams {
 
   private updateRunningState(): void {
     if (this.stateValue !== 'rebalancing' && this.stateValue !== 'running') return;
-    this.setState(this.joined && this.allRunningAndKnown() ? 'running' : 'rebalancing');
+    this.setState(this.member?.joined === true && this.allRunningAndKnown() ? 'running' : 'rebalancing');
   }
 
   /**
@@ -425,7 +401,7 @@ export class KafkaStreams {
     await this.taskManager
       ?.shutdown(clean)
       .catch((err) => this.logger.warn({ err: describeError(err) }, 'task shutdown failed'));
-    await this.consumer?.stop();
+    await this.member?.stop();
     await this.producer?.disconnect();
     await this.admin?.disconnect().catch(() => {});
     this.admin = undefined;

@@ -74,6 +74,7 @@ describe('embedded Kafka broker', () => {
           if (seen.length >= 30) done();
         },
         onError: () => {},
+        onClientFailed: () => {},
       },
       silentLogger,
     );

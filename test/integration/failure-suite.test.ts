@@ -85,8 +85,8 @@ async function verify(
   for (const d of distinct)
     byCategory[d.errorCategory as string] = (byCategory[d.errorCategory as string] ?? 0) + 1;
   expect(byCategory).toEqual(Object.fromEntries(model.dlq));
-  await cluster.allReady();
   await cluster.ownersAgree(TASKS);
+  await cluster.allReady();
   const members = cluster.running();
   for (const [i, urp] of [...model.table.keys()].entries()) {
     const m = members[i % members.length]!;

@@ -17,6 +17,7 @@ import {
   openAdmin,
   readRangesToEnd,
   wholeTopicRanges,
+  isConsumerFatal,
   type ConsumedBatch,
   type TopicPartition,
 } from '../../kafka/index.js';
@@ -65,6 +66,7 @@ function member(
   const events: string[] = [];
   const assigned = new Set<string>();
   const batches: ConsumedBatch[] = [];
+  const failures: unknown[] = [];
   const consumer = new GroupConsumer(
     kafka,
     {
@@ -91,10 +93,11 @@ function member(
       },
       onBatches: async (bs) => void batches.push(...bs),
       onError: () => {},
+      onClientFailed: (err) => void failures.push(err),
     },
     silentLogger,
   );
-  return { consumer, events, assigned, batches };
+  return { consumer, events, assigned, batches, failures };
 }
 
 describe('kafka port', () => {
@@ -325,5 +328,27 @@ describe('kafka port', () => {
     await b2.consumer.start();
     await expect.poll(() => [...b2.assigned].sort(), poll).toEqual(before);
     expect(a.events.length).toBe(eventsOfA);
+  });
+
+  it('reports a static member fenced by a newer member with its group.instance.id as a failed client, once', async () => {
+    const topic = uniqueName('fence');
+    await createTopics(kafka, [{ topic, partitions: 2 }]);
+    const groupId = uniqueName('fence');
+    const first = member(groupId, [topic], { instanceId: 'x' });
+    cleanups.push(() => first.consumer.stop());
+    await first.consumer.start();
+    await expect.poll(() => first.assigned.size, poll).toBe(2);
+    // A second incarnation of x joins while the first still runs: the coordinator hands it x's partitions and
+    // fences the first at its next heartbeat. librdkafka raises that as a fatal consumer error.
+    const second = member(groupId, [topic], { instanceId: 'x' });
+    cleanups.push(() => second.consumer.stop());
+    await second.consumer.start();
+    await expect.poll(() => second.assigned.size, poll).toBe(2);
+    await expect.poll(() => first.failures.length, poll).toBe(1);
+    expect(isConsumerFatal(first.failures[0])).toBe(true);
+    expect(second.failures).toEqual([]);
+    // The failed consumer closes without hanging, and nothing else is reported for it.
+    await first.consumer.stop();
+    expect(first.failures).toHaveLength(1);
   });
 });

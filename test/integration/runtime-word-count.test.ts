@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openAdmin, partitionCounts, wholeTopicRanges } from '../../kafka/index.js';
+import { silentLogger } from '../../common/logger.js';
+import { GroupConsumer, openAdmin, partitionCounts, wholeTopicRanges } from '../../kafka/index.js';
 import { spawnInstance, type InstanceHandle } from '../support/instance-harness.js';
 import {
   TopicCollector,
@@ -144,6 +145,48 @@ describe('streams runtime on a real broker', () => {
     } finally {
       await admin.disconnect();
     }
+    await collector.stop();
+  });
+
+  it('replaces its group consumer when fenced as a static member and counts on exactly once', async () => {
+    const { app, input, output, collector } = await setup();
+    const first = sentences(300, 5);
+    const second = sentences(300, 9);
+    const a = start('a', { app, input, output, stateDir: await stateDir() });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'ready');
+    await produceSentences(input, first);
+    await collector.waitUntil((r) => countsMatch(r, expectedCounts(first)), 60_000, 'first counts');
+
+    // Another member joins with a's group.instance.id (a stale incarnation, as a coordinator can create after a
+    // broker restart): the coordinator gives it a's partitions and fences a's consumer, a fatal client error.
+    const failures: unknown[] = [];
+    const assigned = new Set<number>();
+    const rogue = new GroupConsumer(
+      kafka,
+      { groupId: app, topics: [input], readCommitted: true, fromBeginning: true, groupInstanceId: 'a' },
+      {
+        onAssigned: async (ps) => (ps.forEach((p) => assigned.add(p.partition)), ps),
+        onRevoked: async (ps) => (ps.forEach((p) => assigned.delete(p.partition)), ps),
+        onBatches: async () => {},
+        onError: () => {},
+        onClientFailed: (err) => void failures.push(err),
+      },
+      silentLogger,
+    );
+    await rogue.start();
+    // a replaces its consumer; the new one joins with the same id and fences the rogue in turn.
+    await expect.poll(() => failures.length, { timeout: 60_000, interval: 100 }).toBe(1);
+    await rogue.stop();
+    await produceSentences(input, second);
+    const expected = expectedCounts([...first, ...second]);
+    await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
+    const seen = new Map<string, number[]>();
+    for (const r of collector.records) seen.set(r.key!, [...(seen.get(r.key!) ?? []), Number(r.value)]);
+    for (const [word, n] of expected) {
+      expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
+    expect(a.fatal).toBeUndefined();
+    expect(await a.request<number>('replacements')).toBe(1);
     await collector.stop();
   });
 

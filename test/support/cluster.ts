@@ -78,7 +78,10 @@ export class Cluster {
     await this.members.get(name)?.handle.close();
   }
 
-  /** Waits until every running member's owner map names exactly the running members and covers `taskCount`. */
+  /**
+   * Waits until every running member's owner map names exactly the running members, covers `taskCount` and gives
+   * every member active tasks (the rebalance's outcome, not a step of it).
+   */
   async ownersAgree(taskCount: number, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -98,10 +101,14 @@ export class Cluster {
       const first = maps[0] ?? [];
       const names = first.map((h) => h.instanceId).sort();
       const covered = new Set(first.flatMap((h) => h.active)).size;
+      // A cooperative rebalance takes two steps: after the first, a newcomer is in the map with nothing yet, and
+      // its partitions are still to move. The outcome is reached when every member runs something.
+      const everyMemberWorks = taskCount < running.length || first.every((h) => h.active.length > 0);
       if (
         new Set(canonical).size === 1 &&
         JSON.stringify(names) === JSON.stringify(running.map((m) => m.name).sort()) &&
-        covered === taskCount
+        covered === taskCount &&
+        everyMemberWorks
       ) {
         return;
       }

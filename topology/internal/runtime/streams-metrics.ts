@@ -16,6 +16,7 @@ export class StreamsMetrics implements StoreMetrics {
   readonly standbyUpdateRecords: Counter<'store'>;
   readonly tasks: Gauge<'kind'>;
   readonly rebalances: Counter;
+  readonly consumerReplacements: Counter;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly standbyLag: Gauge<'store' | 'partition'>;
   readonly storeOperationSeconds: Histogram<'store' | 'op'>;
@@ -81,6 +82,11 @@ export class StreamsMetrics implements StoreMetrics {
     this.rebalances = new Counter({
       name: 'usc_streams_rebalances_total',
       help: 'Group generations this instance joined',
+      registers,
+    });
+    this.consumerReplacements = new Counter({
+      name: 'usc_streams_consumer_replacements_total',
+      help: 'Group consumers replaced after a fatal client error (e.g. fenced as a static member)',
       registers,
     });
     this.consumerLag = new Gauge({

@@ -165,6 +165,15 @@ export class TaskManager {
     });
   }
 
+  /** The whole assignment is gone (the consumer failed): every task closes without committing. */
+  async onLostAll(): Promise<void> {
+    const leadTopic = this.deps.placement.leadTopic;
+    await this.onRevoked(
+      [...this.owned].map((partition) => ({ topic: leadTopic, partition })),
+      true,
+    );
+  }
+
   /** Routes one poll's batches to their tasks, then commits if a task is due. */
   onBatches(batches: readonly ConsumedBatch[]): Promise<void> {
     return this.run('process', async () => {
@@ -348,7 +357,18 @@ export class TaskManager {
     this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
     this.deps.onTasksChanged();
     if (created.length === 0) return;
-    void this.restoreAndStart(created).catch((err: unknown) => this.onCreateError(err));
+    void this.restoreAndStart(created).catch((err: unknown) => {
+      // A task removed while it restored (a failed commit, a revocation, a lost assignment) had its stores
+      // closed under the restore: whatever that restore reports, the removal already decided what comes next.
+      if (created.some((t) => this.active.get(t.idString) !== t)) {
+        this.deps.logger.debug({ err: describeError(err) }, 'a restore ended because its task was removed');
+        return this.onCreateError(new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'restore interrupted', {
+          retriable: true,
+          cause: err,
+        }));
+      }
+      this.onCreateError(err);
+    });
   }
 
   private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
