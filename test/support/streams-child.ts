@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     let data: unknown;
     if (msg.cmd === 'tasks') data = { ...streams.localTasks(), ready: streams.isReady() };
     else if (msg.cmd === 'hosts') data = streams.hosts();
-    else if (msg.cmd === 'replacements') data = (await streams.metrics.consumerReplacements.get()).values[0]?.value;
+    else if (msg.cmd === 'replacements')
+      data = (await streams.metrics.consumerReplacements.get()).values[0]?.value;
     else if (msg.cmd === 'restored') {
       const metric = await streams.metrics.restoreRecords.get();
       data = metric.values.reduce((n, v) => n + v.value, 0);

@@ -143,7 +143,8 @@ export class GroupMember {
     const { deps } = this;
     if (this.stopped || deps.stopping()) return;
     const now = deps.clock();
-    while (this.replacedAt.length > 0 && now - this.replacedAt[0]! > REPLACEMENT_WINDOW_MS) this.replacedAt.shift();
+    while (this.replacedAt.length > 0 && now - this.replacedAt[0]! > REPLACEMENT_WINDOW_MS)
+      this.replacedAt.shift();
     if (this.replacedAt.length >= MAX_REPLACEMENTS) {
       deps.logger.error(
         { err: describeError(err), replacements: this.replacedAt.length },
@@ -163,10 +164,7 @@ export class GroupMember {
       await deps.tasks.onLostAll();
       deps.onLeadChanged([]);
       this.consumer = undefined;
-      await Promise.race([
-        failed.stop(),
-        new Promise((r) => setTimeout(r, FAILED_CLOSE_TIMEOUT_MS).unref()),
-      ]);
+      await Promise.race([failed.stop(), new Promise((r) => setTimeout(r, FAILED_CLOSE_TIMEOUT_MS).unref())]);
       if (this.stopped || deps.stopping()) return;
       const next = this.create();
       this.consumer = next;

@@ -362,10 +362,12 @@ export class TaskManager {
       // closed under the restore: whatever that restore reports, the removal already decided what comes next.
       if (created.some((t) => this.active.get(t.idString) !== t)) {
         this.deps.logger.debug({ err: describeError(err) }, 'a restore ended because its task was removed');
-        return this.onCreateError(new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'restore interrupted', {
-          retriable: true,
-          cause: err,
-        }));
+        return this.onCreateError(
+          new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'restore interrupted', {
+            retriable: true,
+            cause: err,
+          }),
+        );
       }
       this.onCreateError(err);
     });
