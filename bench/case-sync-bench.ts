@@ -292,7 +292,7 @@ export async function caseSyncLatency(
 export async function caseSyncFailover(
   brokers: readonly string[],
   opts: { standbys: number; cases: number; partitions: number },
-): Promise<{ seconds: number; restoredRecords: number }> {
+): Promise<{ seconds: number; restoredRecords: number; membershipSeconds: number }> {
   const app = new BenchApp(brokers, {
     guarantee: 'exactly_once',
     partitions: opts.partitions,
@@ -320,27 +320,53 @@ export async function caseSyncFailover(
       );
     }
     const restoredBefore = await app.metric(b, 'usc_streams_restore_records_total');
+    const keys = sampleKeys(opts.cases);
     const killedAt = performance.now();
     a.child.kill('SIGKILL');
+    // Failover: the survivor runs every task (its /readyz) and answers every sampled key itself.
     await until(
-      'the survivor to own every task',
+      'the survivor to run every task and answer every key',
       async () => {
         const res = await fetch(`${b.url}/readyz`).catch(() => undefined);
         if (res?.status !== 200) return false;
-        const view = (await (await fetch(`${b.url}/instances`)).json()) as {
-          members?: { instanceId: string; active: string[] }[];
+        const self = (await (await fetch(`${b.url}/instances/self`)).json()) as {
+          tasks: { active: { state: string }[] };
         };
-        const mine = view.members?.find((m) => m.instanceId === 'b');
-        return view.members?.length === 1 && mine?.active.length === tasks;
+        if (self.tasks.active.filter((t) => t.state === 'running').length !== tasks) return false;
+        return everyKeyAnswers(b.url, keys);
       },
       180_000,
     );
     const seconds = (performance.now() - killedAt) / 1000;
     const restoredRecords = (await app.metric(b, 'usc_streams_restore_records_total')) - restoredBefore;
-    return { seconds, restoredRecords };
+    // The owner map drops the dead instance once its directory heartbeat is older than the liveness window.
+    await until(
+      'the owner map to list one member',
+      async () => {
+        const view = (await (await fetch(`${b.url}/instances`)).json()) as { members?: unknown[] };
+        return view.members?.length === 1;
+      },
+      180_000,
+    );
+    const membershipSeconds = (performance.now() - killedAt) / 1000;
+    return { seconds, restoredRecords, membershipSeconds };
   } finally {
     await app.stop();
   }
+}
+
+/** 50 case ids spread over the workload (and so over every partition). */
+function sampleKeys(cases: number): string[] {
+  return Array.from({ length: 50 }, (_, i) => `URP-${Math.floor((i * cases) / 50)}`);
+}
+
+/** True when `url` answers 200 for every key (locally or forwarded to the owner). */
+async function everyKeyAnswers(url: string, keys: readonly string[]): Promise<boolean> {
+  for (const k of keys) {
+    const res = await fetch(`${url}/cases/${k}`).catch(() => undefined);
+    if (res?.status !== 200) return false;
+  }
+  return true;
 }
 
 /**
@@ -369,18 +395,8 @@ export async function caseSyncRestart(
       180_000,
     );
     // Every key answers: sample keys spread over all partitions, asked through the restarted instance.
-    const keys = Array.from({ length: 50 }, (_, i) => `URP-${Math.floor((i * opts.cases) / 50)}`);
-    await until(
-      'every sampled key answered',
-      async () => {
-        for (const k of keys) {
-          const res = await fetch(`${again.url}/cases/${k}`).catch(() => undefined);
-          if (res?.status !== 200) return false;
-        }
-        return true;
-      },
-      180_000,
-    );
+    const keys = sampleKeys(opts.cases);
+    await until('every sampled key answered', () => everyKeyAnswers(again.url, keys), 180_000);
     const seconds = (performance.now() - restartedAt) / 1000;
     const restoredRecords = await app.metric(again, 'usc_streams_restore_records_total');
     return { seconds, restoredRecords, keysAnswered: keys.length };

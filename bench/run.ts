@@ -208,7 +208,9 @@ async function main(): Promise<void> {
             `failover ${standbys ? 'with' : 'without'} standby`,
             's',
             rs.map((r) => r.seconds),
-            `includes the 6 s session timeout; restored ${rs.map((r) => r.restoredRecords).join('/')} records`,
+            `SIGKILL until the survivor runs every task and answers every sampled key; includes the 6 s session ` +
+              `timeout; restored ${rs.map((r) => r.restoredRecords).join('/')} records; owner map lists one ` +
+              `member after ${rs.map((r) => r.membershipSeconds.toFixed(1)).join('/')} s`,
           ),
         );
       }
