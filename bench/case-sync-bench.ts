@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,9 @@ export class BenchApp {
     // BENCH_CPU_PROF_DIR: every instance writes a V8 CPU profile there when it stops (see bench/profile-top.ts).
     const profDir = process.env.BENCH_CPU_PROF_DIR;
     const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    // BENCH_LOG_DIR: every instance's log lines (at BENCH_LOG_LEVEL, default info) go to <dir>/<app>-<name>.log.
+    const logDir = process.env.BENCH_LOG_DIR;
+    const logFile = logDir ? openSync(join(logDir, `${this.id}-${name}.log`), 'a') : undefined;
     const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
       env: {
         PATH: process.env.PATH,
@@ -90,10 +94,11 @@ export class BenchApp {
         NUM_STANDBY_REPLICAS: String(this.settings.standbys),
         SESSION_TIMEOUT_MS: '6000',
         REPLICATION_FACTOR: '1',
-        LOG_LEVEL: 'error',
+        LOG_LEVEL: logFile === undefined ? 'error' : (process.env.BENCH_LOG_LEVEL ?? 'info'),
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', logFile ?? 'ignore', 'inherit'],
     });
+    if (logFile !== undefined) closeSync(logFile);
     const instance = { name, url, child, stateDir };
     this.instances.set(name, instance);
     return instance;

@@ -76,6 +76,7 @@ export const SETTING_NAMES = [
   'SESSION_TIMEOUT_MS',
   'GROUP_PROTOCOL',
   'TRANSACTION_TIMEOUT_MS',
+  'STORE_MEMORY_MB',
   'SHUTDOWN_TIMEOUT_MS',
   'PARTITIONS',
   'REPLICATION_FACTOR',
@@ -249,6 +250,7 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
       900_000,
       problems,
     ),
+    storeMemoryBytes: int(raw.STORE_MEMORY_MB, 'STORE_MEMORY_MB', 64, 4, 65_536, problems) * 1024 * 1024,
   };
   const embeddedDir = raw.KAFKA_EMBEDDED_DIR ?? join(process.cwd(), '.kafka');
   const embedded: EmbeddedKafkaSettings = {

@@ -18,3 +18,9 @@ export {
   type TaskStoreContext,
 } from './store-factory.js';
 export { StateDirectory } from './state-directory.js';
+export {
+  DEFAULT_STORE_MEMORY_BYTES,
+  StoreMemory,
+  levelDbTuning,
+  type LevelDbTuning,
+} from './memory-budget.js';

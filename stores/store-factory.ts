@@ -24,6 +24,7 @@ import { BufferedStore } from './internal/buffered-store.js';
 import { LevelDbBackend } from './internal/leveldb-backend.js';
 import { MemoryBackend } from './internal/memory-backend.js';
 import { MeteredStore } from './internal/metered-store.js';
+import type { StoreMemory } from './memory-budget.js';
 
 export interface KeyValueStoreOptions<K, V> {
   /** LevelDB on disk (default) or memory. */
@@ -70,6 +71,8 @@ export interface TaskStoreContext {
   readonly logger: Logger;
   /** Use memory even for persistent stores (the TopologyTestDriver). */
   readonly forceInMemory?: boolean;
+  /** The instance's LevelDB memory budget (LevelDB's defaults per store without one). */
+  readonly memory?: StoreMemory;
 }
 
 /** Directory of one store of one task. */
@@ -183,6 +186,7 @@ export function createTaskStore(definition: StoreDefinition, ctx: TaskStoreConte
     definition.persistent && !ctx.forceInMemory
       ? new LevelDbBackend(
           storeDirectory(ctx.stateDir, ctx.applicationId, taskIdToString(ctx.taskId), definition.name),
+          ctx.memory,
         )
       : new MemoryBackend();
   return new LayeredTaskStore(definition, backend, ctx);

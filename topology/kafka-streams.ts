@@ -15,13 +15,14 @@ import {
   type KafkaClient,
 } from '../kafka/index.js';
 import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
+import { DEFAULT_STORE_MEMORY_BYTES, StoreMemory } from '../stores/memory-budget.js';
 import { StateDirectory } from '../stores/state-directory.js';
 import { directoryTopicName, prepareTopics } from './internal/runtime/topic-setup.js';
 import { GroupMember } from './internal/runtime/group-member.js';
 import { GroupView } from './internal/runtime/group-view.js';
 import { Placement, type HostEntry } from './internal/runtime/placement.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
-import { TaskFactory } from './internal/runtime/task-factory.js';
+import { TaskFactory, storeSlots } from './internal/runtime/task-factory.js';
 import { describeTaskIds } from './internal/runtime/task-ids.js';
 import { TaskManager } from './internal/runtime/task-manager.js';
 import type { StreamTask } from './internal/runtime/stream-task.js';
@@ -151,6 +152,11 @@ export class KafkaStreams {
         },
         this.partitionsFor,
       );
+      const memory = new StoreMemory(
+        config.storeMemoryBytes ?? DEFAULT_STORE_MEMORY_BYTES,
+        storeSlots(topology, (t) => this.partitionsFor(this.resolveLogical(t))),
+      );
+      this.metrics.watchStoreMemory(memory);
       this.producer = await this.openProducer();
       this.taskManager = new TaskManager({
         kafka: deps.kafka,
@@ -164,6 +170,7 @@ export class KafkaStreams {
           clock: this.clock,
           logger: this.logger,
           metrics: this.metrics,
+          memory,
         }),
         consumer: () => this.member!.current(),
         producer: () => {

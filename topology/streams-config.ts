@@ -39,6 +39,11 @@ export interface StreamsConfig {
    * instance's open transaction holds back read_committed readers of the partitions it wrote.
    */
   readonly transactionTimeoutMs?: number;
+  /**
+   * Memory for all LevelDB stores of the instance together (block caches and write buffers; default 64 MiB),
+   * split evenly over every store the instance could hold (stores/memory-budget.ts).
+   */
+  readonly storeMemoryBytes?: number;
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;

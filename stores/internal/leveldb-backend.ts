@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { TaskCorruptedError, UscError } from '../../common/errors.js';
+import type { StoreMemory } from '../memory-budget.js';
 import { prefixEnd, type Backend, type BatchOp, type KeyRange } from './backend.js';
 
 const DATA = Buffer.from('d');
@@ -26,8 +27,23 @@ function storeIo(dir: string, op: string, err: unknown): UscError {
 export class LevelDbBackend implements Backend {
   private db: ClassicLevel<Buffer, Buffer> | undefined;
 
-  /** `dir` holds the database (`dir/db`) and the checkpoint mirror (`dir/checkpoint`). */
-  constructor(private readonly dir: string) {}
+  /**
+   * `dir` holds the database (`dir/db`) and the checkpoint mirror (`dir/checkpoint`). `memory`: the instance's
+   * store memory budget (cache and write buffer sizes; the open database reports its usage to it).
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly memory?: StoreMemory,
+  ) {}
+
+  /** Block cache in use + memtables, as LevelDB reports it (0 when closed). */
+  memoryUsage(): number {
+    try {
+      return Number(this.db?.getProperty('leveldb.approximate-memory-usage') ?? 0) || 0;
+    } catch {
+      return 0;
+    }
+  }
 
   private get open_(): ClassicLevel<Buffer, Buffer> {
     if (!this.db) throw new UscError('USC_ERR_STORE_NOT_OPEN', `LevelDB store at ${this.dir} is not open`);
@@ -39,6 +55,7 @@ export class LevelDbBackend implements Backend {
     const db = new ClassicLevel<Buffer, Buffer>(path.join(this.dir, 'db'), {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
+      ...(this.memory?.tuning ?? {}),
     });
     try {
       await db.open();
@@ -59,6 +76,7 @@ export class LevelDbBackend implements Backend {
       throw new TaskCorruptedError(`LevelDB store ${this.dir} cannot be opened`, { cause: err });
     }
     this.db = db;
+    this.memory?.track(this);
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
@@ -126,6 +144,7 @@ export class LevelDbBackend implements Backend {
   async close(): Promise<void> {
     const db = this.db;
     this.db = undefined;
+    this.memory?.untrack(this);
     await db?.close();
   }
 }

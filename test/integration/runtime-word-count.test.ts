@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
-import { GroupConsumer, openAdmin, partitionCounts, wholeTopicRanges } from '../../kafka/index.js';
+import {
+  GroupConsumer,
+  describeGroup,
+  openAdmin,
+  partitionCounts,
+  wholeTopicRanges,
+} from '../../kafka/index.js';
 import { spawnInstance, type InstanceHandle } from '../support/instance-harness.js';
 import {
   TopicCollector,
@@ -81,6 +87,7 @@ function start(
     standbys?: number;
     guarantee?: string;
     failOnWord?: string;
+    groupProtocol?: 'classic' | 'consumer';
   },
 ): InstanceHandle {
   const handle = spawnInstance(name, './streams-child.ts', {
@@ -93,6 +100,7 @@ function start(
     PROCESSING_GUARANTEE: env.guarantee ?? 'exactly_once',
     COMMIT_INTERVAL_MS: '50',
     ...(env.failOnWord ? { FAIL_ON_WORD: env.failOnWord } : {}),
+    ...(env.groupProtocol ? { GROUP_PROTOCOL: env.groupProtocol } : {}),
   });
   running.push(handle);
   return handle;
@@ -187,6 +195,47 @@ describe('streams runtime on a real broker', () => {
     }
     expect(a.fatal).toBeUndefined();
     expect(await a.request<number>('replacements')).toBe(1);
+    await collector.stop();
+  });
+
+  it('runs on the KIP-848 consumer protocol: a second instance takes half the tasks, counts stay exact', async () => {
+    const { app, input, output, collector } = await setup(4);
+    const first = sentences(300, 21);
+    const second = sentences(300, 22);
+    const groupProtocol = 'consumer' as const;
+    const a = start('a', { app, input, output, stateDir: await stateDir(), groupProtocol });
+    await a.waitFor((m) => m.event === 'ready', 120_000, 'a ready');
+    await produceSentences(input, first);
+    await collector.waitUntil((r) => countsMatch(r, expectedCounts(first)), 60_000, 'first counts');
+    const b = start('b', { app, input, output, stateDir: await stateDir(), groupProtocol });
+    // The broker assigns (incrementally): each instance ends with two of the four lead partitions (4 tasks each).
+    for (const i of [a, b]) {
+      await i.until<{ active: unknown[]; ready: boolean }>(
+        'tasks',
+        (t) => t.ready && t.active.length === 4,
+        120_000,
+      );
+    }
+    const admin = await openAdmin(kafka);
+    try {
+      // A KIP-848 group: the broker's assignor (`uniform`), static members a and b with two lead partitions each.
+      const view = await describeGroup(admin, app);
+      expect(view.protocol).toBe('uniform');
+      expect(view.members.map((m) => [m.instanceId, m.assignment[input]?.length]).sort()).toEqual([
+        ['a', 2],
+        ['b', 2],
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
+    await produceSentences(input, second);
+    const expected = expectedCounts([...first, ...second]);
+    await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
+    const seen = new Map<string, number[]>();
+    for (const r of collector.records) seen.set(r.key!, [...(seen.get(r.key!) ?? []), Number(r.value)]);
+    for (const [word, n] of expected) {
+      expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
     await collector.stop();
   });
 

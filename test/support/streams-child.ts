@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       numStandbyReplicas: Number(env.NUM_STANDBY_REPLICAS ?? 0),
       replicationFactor: 1,
       sessionTimeoutMs: 6_000,
+      groupProtocol: (env.GROUP_PROTOCOL as 'consumer' | undefined) ?? 'classic',
     },
     { kafka, registry, logger },
   );

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { StoreMetrics } from '../../../stores/contracts.js';
+import type { StoreMemory } from '../../../stores/memory-budget.js';
 
 export class StreamsMetrics implements StoreMetrics {
   readonly recordsProcessed: Counter<'subtopology'>;
@@ -20,6 +21,10 @@ export class StreamsMetrics implements StoreMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly standbyLag: Gauge<'store' | 'partition'>;
   readonly storeOperationSeconds: Histogram<'store' | 'op'>;
+  readonly storeMemoryBudget: Gauge;
+  readonly storeMemoryUsed: Gauge;
+  /** The LevelDB memory budget, once the instance knows its stores (see {@link watchStoreMemory}). */
+  private storeMemory: StoreMemory | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -108,6 +113,23 @@ export class StreamsMetrics implements StoreMetrics {
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers,
     });
+    const metrics = this;
+    this.storeMemoryBudget = new Gauge({
+      name: 'usc_streams_store_memory_budget_bytes',
+      help: 'Memory budget of all LevelDB stores of this instance (block caches and write buffers)',
+      registers,
+      collect() {
+        this.set(metrics.storeMemory?.budgetBytes ?? 0);
+      },
+    });
+    this.storeMemoryUsed = new Gauge({
+      name: 'usc_streams_store_memory_bytes',
+      help: 'Memory the open LevelDB stores report using (block cache contents and memtables)',
+      registers,
+      collect() {
+        this.set(metrics.storeMemory?.bytesUsed() ?? 0);
+      },
+    });
     // Label sets known up front are exported at 0 from the start, so a dashboard (and an alert on a rate) sees
     // "nothing happened yet" rather than "no such metric". Store and partition labels appear with their tasks.
     for (const outcome of ['committed', 'failed']) this.commitsTotal.inc({ outcome }, 0);
@@ -115,6 +137,11 @@ export class StreamsMetrics implements StoreMetrics {
       for (const action of ['continue', 'fail']) this.recordErrors.inc({ stage, action }, 0);
     }
     for (const kind of ['active', 'standby']) this.tasks.set({ kind }, 0);
+  }
+
+  /** Reports `memory` in the store memory gauges. */
+  watchStoreMemory(memory: StoreMemory): void {
+    this.storeMemory = memory;
   }
 
   observeOperation(store: string, op: 'get' | 'put' | 'delete' | 'range' | 'flush', seconds: number): void {

@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskCorruptedError } from '../../../common/errors.js';
 import type { TaskStore } from '../../../stores/contracts.js';
+import type { StoreMemory } from '../../../stores/memory-budget.js';
 import { createTaskStore, taskSavepoints } from '../../../stores/store-factory.js';
 import type { Logger } from '../../processor.js';
 import type { StreamsConfig } from '../../streams-config.js';
@@ -23,6 +24,22 @@ export interface TaskFactoryDeps {
   readonly clock: () => number;
   readonly logger: Logger;
   readonly metrics: StreamsMetrics;
+  /** The instance's LevelDB memory budget. */
+  readonly memory?: StoreMemory;
+}
+
+/**
+ * Persistent store slots of the topology: every persistent store of every task. An instance holds at most one
+ * copy (active or standby) of each task, so this bounds the LevelDB databases it can have open at once.
+ */
+export function storeSlots(topology: Topology, partitionsOf: (sourceTopic: string) => number): number {
+  let slots = 0;
+  for (const sub of topology.subtopologies) {
+    if (sub.sourceTopics.length === 0) continue;
+    const persistent = sub.stores.filter((name) => topology.stores.get(name)?.persistent).length;
+    slots += persistent * Math.max(...sub.sourceTopics.map(partitionsOf));
+  }
+  return slots;
 }
 
 export class TaskFactory {
@@ -54,6 +71,7 @@ export class TaskFactory {
             stateDir: config.stateDir,
             metrics,
             logger,
+            memory: this.deps.memory,
           });
         let store = make();
         try {
