@@ -113,13 +113,13 @@ export class StreamsMetrics implements StoreMetrics {
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers,
     });
-    const metrics = this;
+    const memory = (): StoreMemory | undefined => this.storeMemory;
     this.storeMemoryBudget = new Gauge({
       name: 'usc_streams_store_memory_budget_bytes',
       help: 'Memory budget of all LevelDB stores of this instance (block caches and write buffers)',
       registers,
       collect() {
-        this.set(metrics.storeMemory?.budgetBytes ?? 0);
+        this.set(memory()?.budgetBytes ?? 0);
       },
     });
     this.storeMemoryUsed = new Gauge({
@@ -127,7 +127,7 @@ export class StreamsMetrics implements StoreMetrics {
       help: 'Memory the open LevelDB stores report using (block cache contents and memtables)',
       registers,
       collect() {
-        this.set(metrics.storeMemory?.bytesUsed() ?? 0);
+        this.set(memory()?.bytesUsed() ?? 0);
       },
     });
     // Label sets known up front are exported at 0 from the start, so a dashboard (and an alert on a rate) sees
