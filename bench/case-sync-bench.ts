@@ -96,7 +96,7 @@ export class BenchApp {
         REPLICATION_FACTOR: '1',
         LOG_LEVEL: logFile === undefined ? 'error' : (process.env.BENCH_LOG_LEVEL ?? 'info'),
       },
-      stdio: ['ignore', logFile ?? 'ignore', 'inherit'],
+      stdio: ['ignore', logFile ?? 'ignore', logFile ?? 'inherit'],
     });
     if (logFile !== undefined) closeSync(logFile);
     const instance = { name, url, child, stateDir };

@@ -157,14 +157,21 @@ export async function partitionOffsets(
   );
   await callback((done) => consumer.connect({ timeout: timeoutMs }, (e) => done(e)));
   try {
-    for (const { topic, partition } of partitions) {
-      const w = await callback<{ lowOffset: number; highOffset: number }>((done) =>
-        consumer.queryWatermarkOffsets(topic, partition, timeoutMs, done as never),
-      );
-      let byPartition = out.get(topic);
-      if (!byPartition) out.set(topic, (byPartition = new Map()));
-      byPartition.set(partition, { low: String(w.lowOffset), high: String(w.highOffset) });
-    }
+    // A few queries at a time: each holds a libuv worker thread for its round trip (four threads by default,
+    // shared with LevelDB), and a restart asks for dozens of changelog partitions at once.
+    const queue = [...partitions];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const { topic, partition } = next;
+        const w = await callback<{ lowOffset: number; highOffset: number }>((done) =>
+          consumer.queryWatermarkOffsets(topic, partition, timeoutMs, done as never),
+        );
+        let byPartition = out.get(topic);
+        if (!byPartition) out.set(topic, (byPartition = new Map()));
+        byPartition.set(partition, { low: String(w.lowOffset), high: String(w.highOffset) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(3, queue.length) }, worker));
   } finally {
     await callback((done) => consumer.disconnect((e: unknown) => done(e))).catch(() => {});
   }

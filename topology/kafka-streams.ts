@@ -157,6 +157,27 @@ export class KafkaStreams {
         storeSlots(topology, (t) => this.partitionsFor(this.resolveLogical(t))),
       );
       this.metrics.watchStoreMemory(memory);
+      this.groupView = new GroupView({
+        kafka: deps.kafka,
+        directoryTopic: directoryTopicName(config.applicationId),
+        instanceId: config.instanceId,
+        url: config.advertisedUrl,
+        placement,
+        numStandbys: config.numStandbyReplicas,
+        logger: this.logger,
+        livenessMs: (config.sessionTimeoutMs ?? 10_000) + 4_000,
+        onChange: (hosts, mine, changed) => {
+          this.hostsValue = hosts;
+          if (changed && mine) {
+            this.logAssignment(mine.active, mine.standby);
+            void this.taskManager?.updateStandbys(new Set(mine.standby));
+          }
+          this.updateRunningState();
+        },
+      });
+      // The directory is read while the producer initialises (a restart is ready once both are done).
+      const directory = this.groupView.start();
+      directory.catch(() => {}); // awaited below; a failure before that is handled there
       this.producer = await this.openProducer();
       this.taskManager = new TaskManager({
         kafka: deps.kafka,
@@ -194,25 +215,9 @@ export class KafkaStreams {
         onFatal: (err) => void this.fail(err),
         onTasksChanged: () => this.updateRunningState(),
       });
-      this.groupView = new GroupView({
-        kafka: deps.kafka,
-        directoryTopic: directoryTopicName(config.applicationId),
-        instanceId: config.instanceId,
-        url: config.advertisedUrl,
-        placement,
-        numStandbys: config.numStandbyReplicas,
-        logger: this.logger,
-        livenessMs: (config.sessionTimeoutMs ?? 10_000) + 4_000,
-        onChange: (hosts, mine, changed) => {
-          this.hostsValue = hosts;
-          if (changed && mine) {
-            this.logAssignment(mine.active, mine.standby);
-            void this.taskManager?.updateStandbys(new Set(mine.standby));
-          }
-          this.updateRunningState();
-        },
-      });
-      await this.groupView.start();
+      // Standbys the owner map named before the task manager existed.
+      const mine = this.hostsValue.find((h) => h.instanceId === config.instanceId);
+      if (mine && mine.standby.length > 0) void this.taskManager.updateStandbys(new Set(mine.standby));
       this.member = new GroupMember({
         kafka: deps.kafka,
         groupId: config.applicationId,
@@ -230,7 +235,9 @@ export class KafkaStreams {
         onFatal: (err) => void this.fail(err),
       });
       this.setState('rebalancing');
-      await this.member.start();
+      // The member joins while the directory is still being read (a restarted static member gets its tasks back at
+      // once); its lead partitions are published as soon as the directory's producer is open.
+      await Promise.all([directory, this.member.start()]);
       const interval = Math.max(10, Math.floor(config.commitIntervalMs / 2));
       this.ticker = setInterval(() => void this.taskManager?.tick(), interval);
     } catch (err) {

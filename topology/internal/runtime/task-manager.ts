@@ -11,7 +11,7 @@
  *  - one commit for all tasks per commit interval (./commit-protocol.ts); a failed commit re-initialises every
  *    task from its last commit (dirty close, re-create, restore the tail).
  */
-import { TaskMigratedError, UscError, describeError, hasCode } from '../../../common/errors.js';
+import { TaskMigratedError, UscError, describeError } from '../../../common/errors.js';
 import {
   classifyKafkaError,
   isProducerFatal,
@@ -29,10 +29,11 @@ import { commitFailure, commitInstance } from './instance-commit.js';
 import type { Placement } from './placement.js';
 import { SerialQueue } from './serial-queue.js';
 import { StandbyTasks } from './standby-tasks.js';
-import { restoreStores } from './state-restorer.js';
 import type { StreamTask } from './stream-task.js';
 import type { StreamsMetrics } from './streams-metrics.js';
 import type { TaskFactory } from './task-factory.js';
+import { buildTasks, restoreTasks, startTasks } from './task-startup.js';
+import { processBatches, punctuateAll } from './task-work.js';
 import { describeTaskIds, logTasksStarted, reportStuckTasks } from './task-ids.js';
 
 export { describeTaskIds };
@@ -177,30 +178,12 @@ export class TaskManager {
   /** Routes one poll's batches to their tasks, then commits if a task is due. */
   onBatches(batches: readonly ConsumedBatch[]): Promise<void> {
     return this.run('process', async () => {
-      const idle: TopicPartition[] = [];
-      for (const batch of batches) {
-        const task = this.byPartition.get(topicPartitionKey(batch.topic, batch.partition));
-        let processed = false;
-        try {
-          processed = task !== undefined && (await task.processBatch(batch));
-        } catch (err) {
-          // Only failures the record-error policy does not handle get here (store I/O, a policy that says fail).
-          // The message is ours (never record contents); the failed record's writes were already rolled back.
-          this.deps.logger.error(
-            {
-              err: describeError(err),
-              taskId: task?.idString,
-              topic: batch.topic,
-              partition: batch.partition,
-            },
-            'processing failed; stopping the instance (tasks close dirty: uncommitted work is discarded)',
-          );
-          this.deps.onFatal(err);
-          return;
-        }
-        if (!processed && batch.records.length > 0)
-          idle.push({ topic: batch.topic, partition: batch.partition });
-      }
+      const { idle, failure } = await processBatches(
+        batches,
+        (k) => this.byPartition.get(k),
+        this.deps.logger,
+      );
+      if (failure !== undefined) return this.deps.onFatal(failure);
       this.pauseQuietly(idle);
       const now = this.deps.clock();
       if ([...this.active.values()].some((t) => t.commitDue(now, this.deps.config.commitIntervalMs)))
@@ -233,21 +216,8 @@ export class TaskManager {
       this.tickQueued = false;
       if (this.shuttingDown) return;
       const now = this.deps.clock();
-      for (const task of this.active.values()) {
-        try {
-          await task.punctuate(now);
-        } catch (err) {
-          if (hasCode(err, 'USC_ERR_RECORD_FAILED')) {
-            // A punctuation failed and the record-error policy said fail: the same answer as for a record.
-            this.deps.logger.error(
-              { taskId: task.idString, err: describeError(err) },
-              'a punctuation failed and the record-error policy says fail; stopping the instance',
-            );
-          }
-          this.deps.onFatal(err);
-          return;
-        }
-      }
+      const failure = await punctuateAll(this.active.values(), now, this.deps.logger);
+      if (failure !== undefined) return this.deps.onFatal(failure);
       const tasks = [...this.active.values()];
       const due = force
         ? tasks.some((t) => t.hasUncommitted())
@@ -343,19 +313,21 @@ export class TaskManager {
       await this.deps.renewProducer();
       this.producerSuspect = false;
     }
-    const created: StreamTask[] = [];
-    for (const id of this.assignedTaskIds()) {
-      if (this.active.has(id)) continue;
-      const warm = await this.standbys.take(id);
-      const task = await this.deps.factory.create(parseTaskId(id), warm);
-      this.active.set(id, task);
+    const { built: created, failure } = await buildTasks(
+      this.assignedTaskIds().filter((id) => !this.active.has(id)),
+      (id) => this.standbys.take(id),
+      this.deps.factory,
+    );
+    for (const task of created) {
+      this.active.set(task.idString, task);
       for (const s of task.sources) this.byPartition.set(topicPartitionKey(s.topic, s.partition), task);
       this.pauseQuietly(task.sources);
       task.beginRestore();
-      created.push(task);
     }
     this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
     this.deps.onTasksChanged();
+    // The tasks built are dropped with the others that did not start (onCreateError), then all are retried.
+    if (failure !== undefined) throw failure;
     if (created.length === 0) return;
     void this.restoreAndStart(created).catch((err: unknown) => {
       // A task removed while it restored (a failed commit, a revocation, a lost assignment) had its stores
@@ -376,35 +348,21 @@ export class TaskManager {
   private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
     const { kafka, config, logger, metrics } = this.deps;
     const startedMs = this.deps.clock();
-    // Committed offsets first: the broker answers once no transaction with offsets for them is pending, so the
-    // changelog end read next includes everything the previous owner committed.
-    const committed = await this.deps.consumer().committed(
-      tasks.flatMap((t) => t.sources),
-      config.commitTimeoutMs ?? 30_000,
+    const restored = await restoreTasks(
+      {
+        kafka,
+        consumer: this.deps.consumer(),
+        instanceId: config.instanceId,
+        commitTimeoutMs: config.commitTimeoutMs ?? 30_000,
+        logger,
+        metrics,
+        signal: this.stopping.signal,
+      },
+      tasks,
     );
-    const restored = await restoreStores(
-      kafka,
-      tasks.flatMap((t) => [...t.stores.values()]),
-      { groupPrefix: `restore-${config.instanceId}`, logger, metrics, signal: this.stopping.signal },
+    const started = await this.run('start tasks', () =>
+      startTasks(tasks, restored.committed, this.deps.consumer(), (t) => this.active.get(t.idString) === t),
     );
-    const started = await this.run('start tasks', async () => {
-      const ids: string[] = [];
-      for (const task of tasks) {
-        if (this.active.get(task.idString) !== task || task.state !== 'restoring') continue;
-        await task.startRunning(committed);
-        for (const s of task.sources) {
-          const pos = task.position(s.topic, s.partition);
-          if (pos !== undefined)
-            await this.deps
-              .consumer()
-              .seek(s.topic, s.partition, pos)
-              .catch(() => {});
-          this.deps.consumer().resume([s]);
-        }
-        ids.push(task.idString);
-      }
-      return ids;
-    });
     logTasksStarted(logger, started, restored.restoredTotal, (this.deps.clock() - startedMs) / 1000);
     this.deps.onTasksChanged();
   }
