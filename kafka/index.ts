@@ -5,18 +5,20 @@ export {
   ensureTopics,
   partitionCounts,
   topicOffsets,
+  deleteTopics,
+  listTopics,
+  type KafkaAdmin,
+  type TopicSpec,
+} from './admin.js';
+export {
   committedOffsets,
   setGroupOffsets,
   resetGroupOffsets,
   describeGroup,
   deleteGroups,
-  deleteTopics,
-  listTopics,
-  type KafkaAdmin,
-  type TopicSpec,
   type GroupView,
   type GroupMemberView,
-} from './admin.js';
+} from './group-admin.js';
 export {
   GroupConsumer,
   type ConsumedBatch,
