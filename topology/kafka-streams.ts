@@ -157,28 +157,6 @@ export class KafkaStreams {
         storeSlots(topology, (t) => this.partitionsFor(this.resolveLogical(t))),
       );
       this.metrics.watchStoreMemory(memory);
-      this.groupView = new GroupView({
-        kafka: deps.kafka,
-        directoryTopic: directoryTopicName(config.applicationId),
-        instanceId: config.instanceId,
-        url: config.advertisedUrl,
-        placement,
-        numStandbys: config.numStandbyReplicas,
-        logger: this.logger,
-        livenessMs: (config.sessionTimeoutMs ?? 10_000) + 4_000,
-        onChange: (hosts, mine, changed) => {
-          this.hostsValue = hosts;
-          if (changed && mine) {
-            this.logAssignment(mine.active, mine.standby);
-            void this.taskManager?.updateStandbys(new Set(mine.standby));
-          }
-          this.updateRunningState();
-        },
-      });
-      // The directory is read while the producer initialises (a restart is ready once both are done).
-      const directory = this.groupView.start();
-      directory.catch(() => {}); // awaited below; a failure before that is handled there
-      this.producer = await this.openProducer();
       this.taskManager = new TaskManager({
         kafka: deps.kafka,
         config,
@@ -215,9 +193,28 @@ export class KafkaStreams {
         onFatal: (err) => void this.fail(err),
         onTasksChanged: () => this.updateRunningState(),
       });
-      // Standbys the owner map named before the task manager existed.
-      const mine = this.hostsValue.find((h) => h.instanceId === config.instanceId);
-      if (mine && mine.standby.length > 0) void this.taskManager.updateStandbys(new Set(mine.standby));
+      this.groupView = new GroupView({
+        kafka: deps.kafka,
+        directoryTopic: directoryTopicName(config.applicationId),
+        instanceId: config.instanceId,
+        url: config.advertisedUrl,
+        placement,
+        numStandbys: config.numStandbyReplicas,
+        logger: this.logger,
+        livenessMs: (config.sessionTimeoutMs ?? 10_000) + 4_000,
+        onChange: (hosts, mine, changed) => {
+          this.hostsValue = hosts;
+          if (changed && mine) {
+            this.logAssignment(mine.active, mine.standby);
+            void this.taskManager?.updateStandbys(new Set(mine.standby));
+          }
+          this.updateRunningState();
+        },
+      });
+      // The directory is read while the producer initialises (a restart is ready once both are done).
+      const directory = this.groupView.start();
+      directory.catch(() => {}); // awaited below; a failure before that is handled there
+      this.producer = await this.openProducer();
       this.member = new GroupMember({
         kafka: deps.kafka,
         groupId: config.applicationId,

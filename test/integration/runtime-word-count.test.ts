@@ -59,6 +59,19 @@ function countsMatch(records: CollectedRecord[], expected: Map<string, number>):
   return true;
 }
 
+/** Every word's outputs are exactly 1..N (nothing lost, nothing counted twice) once the counts are final. */
+async function expectExactlyOnceCounts(
+  collector: TopicCollector,
+  expected: Map<string, number>,
+): Promise<void> {
+  await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
+  const seen = new Map<string, number[]>();
+  for (const r of collector.records) seen.set(r.key!, [...(seen.get(r.key!) ?? []), Number(r.value)]);
+  for (const [word, n] of expected) {
+    expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  }
+}
+
 async function setup(partitions = 3) {
   const app = uniqueName('wc');
   const input = `${app}-in`;
@@ -129,18 +142,7 @@ describe('streams runtime on a real broker', () => {
     a = start('a', { app, input, output, stateDir: dir });
     await a.waitFor((m) => m.event === 'ready', 120_000, 'ready after restart');
     await produceSentences(input, second);
-    const expected = expectedCounts([...first, ...second]);
-    await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
-
-    const seen = new Map<string, number[]>();
-    for (const r of collector.records) {
-      const list = seen.get(r.key!) ?? [];
-      list.push(Number(r.value));
-      seen.set(r.key!, list);
-    }
-    for (const [word, n] of expected) {
-      expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    }
+    await expectExactlyOnceCounts(collector, expectedCounts([...first, ...second]));
 
     const admin = await openAdmin(kafka);
     try {
@@ -186,13 +188,7 @@ describe('streams runtime on a real broker', () => {
     await expect.poll(() => failures.length, { timeout: 60_000, interval: 100 }).toBe(1);
     await rogue.stop();
     await produceSentences(input, second);
-    const expected = expectedCounts([...first, ...second]);
-    await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
-    const seen = new Map<string, number[]>();
-    for (const r of collector.records) seen.set(r.key!, [...(seen.get(r.key!) ?? []), Number(r.value)]);
-    for (const [word, n] of expected) {
-      expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    }
+    await expectExactlyOnceCounts(collector, expectedCounts([...first, ...second]));
     expect(a.fatal).toBeUndefined();
     expect(await a.request<number>('replacements')).toBe(1);
     await collector.stop();
@@ -229,13 +225,7 @@ describe('streams runtime on a real broker', () => {
       await admin.disconnect();
     }
     await produceSentences(input, second);
-    const expected = expectedCounts([...first, ...second]);
-    await collector.waitUntil((r) => countsMatch(r, expected), 120_000, 'final counts');
-    const seen = new Map<string, number[]>();
-    for (const r of collector.records) seen.set(r.key!, [...(seen.get(r.key!) ?? []), Number(r.value)]);
-    for (const [word, n] of expected) {
-      expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    }
+    await expectExactlyOnceCounts(collector, expectedCounts([...first, ...second]));
     await collector.stop();
   });
 
