@@ -95,6 +95,12 @@ export class BenchApp {
         SESSION_TIMEOUT_MS: '6000',
         REPLICATION_FACTOR: '1',
         LOG_LEVEL: logFile === undefined ? 'error' : (process.env.BENCH_LOG_LEVEL ?? 'info'),
+        // BENCH_ENV_<NAME>=v sets <NAME>=v in every instance (e.g. BENCH_ENV_STORE_MEMORY_MB=16).
+        ...Object.fromEntries(
+          Object.entries(process.env)
+            .filter(([k]) => k.startsWith('BENCH_ENV_'))
+            .map(([k, v]) => [k.slice('BENCH_ENV_'.length), v]),
+        ),
       },
       stdio: ['ignore', logFile ?? 'ignore', logFile ?? 'inherit'],
     });

@@ -250,7 +250,7 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
       900_000,
       problems,
     ),
-    storeMemoryBytes: int(raw.STORE_MEMORY_MB, 'STORE_MEMORY_MB', 64, 4, 65_536, problems) * 1024 * 1024,
+    storeMemoryBytes: int(raw.STORE_MEMORY_MB, 'STORE_MEMORY_MB', 32, 4, 65_536, problems) * 1024 * 1024,
   };
   const embeddedDir = raw.KAFKA_EMBEDDED_DIR ?? join(process.cwd(), '.kafka');
   const embedded: EmbeddedKafkaSettings = {

@@ -69,6 +69,8 @@ export interface GroupConsumerOptions {
   /** How long a poll waits for its first record (default 50 ms). */
   readonly pollTimeoutMs?: number;
   readonly maxBytesPerPartition?: number;
+  /** Most fetched data held ahead of the handlers, in KiB (default 16 MiB). */
+  readonly maxQueuedKbytes?: number;
 }
 
 export interface GroupConsumerHandlers {
@@ -183,6 +185,10 @@ export class GroupConsumer {
       'max.poll.interval.ms': options.maxPollIntervalMs ?? 300_000,
       'max.partition.fetch.bytes': options.maxBytesPerPartition ?? 1_048_576,
       'fetch.wait.max.ms': 100,
+      // Prefetch bound (librdkafka's defaults: 64 MiB and 100,000 messages per partition) - the consumer keeps at
+      // most this much fetched ahead of the tasks; enough for full batches on every partition.
+      'queued.max.messages.kbytes': options.maxQueuedKbytes ?? 16_384,
+      'queued.min.messages': 10_000,
       event_cb: true,
       rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) =>
         this.onRebalance(err, assignment),

@@ -24,7 +24,7 @@ const MIN_CACHE = 64 * 1024;
 /** Open table files per store: an index block each (plus a filter, none here); LevelDB's minimum is 64. */
 const MAX_OPEN_FILES = 64;
 
-export const DEFAULT_STORE_MEMORY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_STORE_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The tuning of one store when `totalBytes` is shared by `slots` stores. */
 export function levelDbTuning(totalBytes: number, slots: number): LevelDbTuning {

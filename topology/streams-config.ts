@@ -40,7 +40,7 @@ export interface StreamsConfig {
    */
   readonly transactionTimeoutMs?: number;
   /**
-   * Memory for all LevelDB stores of the instance together (block caches and write buffers; default 64 MiB),
+   * Memory for all LevelDB stores of the instance together (block caches and write buffers; default 32 MiB),
    * split evenly over every store the instance could hold (stores/memory-budget.ts).
    */
   readonly storeMemoryBytes?: number;
