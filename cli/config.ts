@@ -77,6 +77,7 @@ export const SETTING_NAMES = [
   'GROUP_PROTOCOL',
   'TRANSACTION_TIMEOUT_MS',
   'STORE_MEMORY_MB',
+  'STORE_CACHE_MB',
   'SHUTDOWN_TIMEOUT_MS',
   'PARTITIONS',
   'REPLICATION_FACTOR',
@@ -251,6 +252,7 @@ export function loadServiceConfig(raw: Readonly<Record<string, string | undefine
       problems,
     ),
     storeMemoryBytes: int(raw.STORE_MEMORY_MB, 'STORE_MEMORY_MB', 32, 4, 65_536, problems) * 1024 * 1024,
+    storeCacheBytes: int(raw.STORE_CACHE_MB, 'STORE_CACHE_MB', 16, 0, 65_536, problems) * 1024 * 1024,
   };
   const embeddedDir = raw.KAFKA_EMBEDDED_DIR ?? join(process.cwd(), '.kafka');
   const embedded: EmbeddedKafkaSettings = {

@@ -20,8 +20,13 @@ export interface KeyValue<K, V> {
 
 /** Reads. Keys are ordered by their serialized bytes (UTF-8 byte order for string keys). */
 export interface ReadOnlyKeyValueStore<K, V> {
-  /** The value for `key`, or undefined. Sees this task's own uncommitted writes. */
+  /**
+   * The value for `key`, or undefined. Sees this task's own uncommitted writes. The value may be shared with the
+   * store's cache of deserialised values: treat it as immutable (put a new object to change it).
+   */
   get(key: K): Promise<V | undefined>;
+  /** The values of `keys` (undefined where absent), in their order: one backend read for all cache misses. */
+  getMany(keys: readonly K[]): Promise<(V | undefined)[]>;
   /** Entries with from <= key < to (either bound optional), in key order. */
   range(from?: K, to?: K): AsyncIterable<KeyValue<K, V>>;
   /** Entries whose serialized key starts with the serialized `prefix`, in key order. */
@@ -88,6 +93,8 @@ export interface TaskStore {
   readonly definition: StoreDefinition;
   /** The processor-facing view (metered -> caching -> logging -> buffer -> backend). */
   readonly store: KeyValueStore<unknown, unknown>;
+  /** Committed state only (interactive queries): the value cache and the backend, never staged writes. */
+  readonly committed: ReadOnlyKeyValueStore<unknown, unknown>;
   /** Changelog topic-partition, or undefined when logging is off. */
   readonly changelog: { readonly topic: string; readonly partition: number } | undefined;
   /** Opens the backend. Throws TaskCorruptedError if the on-disk data is unreadable (caller wipes + restores). */

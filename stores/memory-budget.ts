@@ -25,6 +25,11 @@ const MIN_CACHE = 64 * 1024;
 const MAX_OPEN_FILES = 64;
 
 export const DEFAULT_STORE_MEMORY_BYTES = 32 * 1024 * 1024;
+/**
+ * Deserialised committed values kept in front of the stores (internal/value-cache.ts), like Kafka Streams'
+ * `statestore.cache.max.bytes`; split over the same slots.
+ */
+export const DEFAULT_VALUE_CACHE_BYTES_TOTAL = 16 * 1024 * 1024;
 
 /** The tuning of one store when `totalBytes` is shared by `slots` stores. */
 export function levelDbTuning(totalBytes: number, slots: number): LevelDbTuning {
@@ -44,11 +49,16 @@ export class StoreMemory {
   readonly tuning: LevelDbTuning;
   private readonly open = new Set<MemoryReporter>();
 
+  /** Value-cache bytes of each store. */
+  readonly valueCacheBytes: number;
+
   constructor(
     readonly budgetBytes: number,
     readonly slots: number,
+    readonly valueCacheBudgetBytes: number = DEFAULT_VALUE_CACHE_BYTES_TOTAL,
   ) {
     this.tuning = levelDbTuning(budgetBytes, slots);
+    this.valueCacheBytes = Math.floor(valueCacheBudgetBytes / Math.max(1, slots));
   }
 
   /** Most the stores can take by their tuning (above the budget only when shares were raised to the minimums). */

@@ -14,6 +14,7 @@ import { changelogTopicName } from '../topology/topology.js';
 import type {
   ChangelogRecord,
   KeyValueStore,
+  ReadOnlyKeyValueStore,
   RestoreRecord,
   StoreDefinition,
   StoreMetrics,
@@ -73,7 +74,17 @@ export interface TaskStoreContext {
   readonly forceInMemory?: boolean;
   /** The instance's LevelDB memory budget (LevelDB's defaults per store without one). */
   readonly memory?: StoreMemory;
+  /**
+   * Bytes of deserialised committed values this store may cache (see internal/value-cache.ts); default: the
+   * memory budget's per-store cache share, or {@link DEFAULT_VALUE_CACHE_BYTES} without a budget.
+   */
+  readonly valueCacheBytes?: number;
+  /** Deep-freeze values put and read, so a processor that mutates a store value fails (the test driver). */
+  readonly freezeValues?: boolean;
 }
+
+/** Value cache of a store built without a memory budget (the test driver, tools). */
+export const DEFAULT_VALUE_CACHE_BYTES = 1024 * 1024;
 
 /** Directory of one store of one task. */
 export function storeDirectory(
@@ -87,6 +98,7 @@ export function storeDirectory(
 
 class LayeredTaskStore implements TaskStore {
   readonly store: KeyValueStore<unknown, unknown>;
+  readonly committed: ReadOnlyKeyValueStore<unknown, unknown>;
   readonly changelog: { readonly topic: string; readonly partition: number } | undefined;
   private readonly buffered: BufferedStore;
   private opened = false;
@@ -96,17 +108,29 @@ class LayeredTaskStore implements TaskStore {
     private readonly backend: Backend,
     ctx: TaskStoreContext,
   ) {
-    this.buffered = new BufferedStore(backend, { logging: definition.logging, caching: definition.caching });
+    this.buffered = new BufferedStore(backend, {
+      logging: definition.logging,
+      caching: definition.caching,
+      cacheBytes: ctx.valueCacheBytes ?? ctx.memory?.valueCacheBytes ?? DEFAULT_VALUE_CACHE_BYTES,
+    });
     this.changelog = definition.logging
       ? { topic: changelogTopicName(ctx.applicationId, definition.name), partition: ctx.taskId.partition }
       : undefined;
-    this.store = new MeteredStore(
+    const metered = new MeteredStore(
       definition.name,
       () => this.ensureOpen(),
       (definition.keySerde ?? stringSerde) as Serde<unknown>,
       (definition.valueSerde ?? msgpackSerde()) as Serde<unknown>,
       ctx.metrics,
+      { freezeValues: ctx.freezeValues },
     );
+    this.store = metered;
+    this.committed = metered.committedView();
+  }
+
+  /** The value cache of this store (metrics). */
+  get valueCache(): { readonly sizeBytes: number; readonly hits: number; readonly misses: number } {
+    return this.buffered.cache;
   }
 
   private ensureOpen(): BufferedStore {
@@ -154,13 +178,16 @@ class LayeredTaskStore implements TaskStore {
 
   async wipe(): Promise<void> {
     this.buffered.abort();
+    this.buffered.dropCache();
     await this.backend.wipe();
+    this.buffered.dropCache();
   }
 
   async close(): Promise<void> {
     if (!this.opened) return;
     this.opened = false;
     this.buffered.abort();
+    this.buffered.dropCache();
     await this.backend.close();
   }
 }

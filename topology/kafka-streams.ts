@@ -15,7 +15,11 @@ import {
   type KafkaClient,
 } from '../kafka/index.js';
 import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
-import { DEFAULT_STORE_MEMORY_BYTES, StoreMemory } from '../stores/memory-budget.js';
+import {
+  DEFAULT_STORE_MEMORY_BYTES,
+  DEFAULT_VALUE_CACHE_BYTES_TOTAL,
+  StoreMemory,
+} from '../stores/memory-budget.js';
 import { StateDirectory } from '../stores/state-directory.js';
 import { directoryTopicName, prepareTopics } from './internal/runtime/topic-setup.js';
 import { GroupMember } from './internal/runtime/group-member.js';
@@ -155,6 +159,7 @@ export class KafkaStreams {
       const memory = new StoreMemory(
         config.storeMemoryBytes ?? DEFAULT_STORE_MEMORY_BYTES,
         storeSlots(topology, (t) => this.partitionsFor(this.resolveLogical(t))),
+        config.storeCacheBytes ?? DEFAULT_VALUE_CACHE_BYTES_TOTAL,
       );
       this.metrics.watchStoreMemory(memory);
       this.taskManager = new TaskManager({
@@ -335,12 +340,12 @@ export class KafkaStreams {
     if (task) {
       const store = task.stores.get(storeName);
       if (!store) return { ok: false, reason: 'unknown-store' };
-      if (task.state === 'running') return { ok: true, kind: 'active', store: store.store, lag: 0 };
+      if (task.state === 'running') return { ok: true, kind: 'active', store: store.committed, lag: 0 };
       if (!allowStandby) return { ok: false, reason: 'restoring' };
     }
     const standby = allowStandby ? tm?.standbys.get(taskId) : undefined;
     const store = standby?.stores.get(storeName);
-    if (store) return { ok: true, kind: 'standby', store: store.store, lag: tm!.standbys.lag(taskId) };
+    if (store) return { ok: true, kind: 'standby', store: store.committed, lag: tm!.standbys.lag(taskId) };
     return { ok: false, reason: task ? 'restoring' : 'not-local' };
   }
 

@@ -44,6 +44,11 @@ export interface StreamsConfig {
    * split evenly over every store the instance could hold (stores/memory-budget.ts).
    */
   readonly storeMemoryBytes?: number;
+  /**
+   * Deserialised committed store values kept in memory for all stores of the instance together (default 16 MiB;
+   * 0 turns the cache off), like Kafka Streams' `statestore.cache.max.bytes` (stores/internal/value-cache.ts).
+   */
+  readonly storeCacheBytes?: number;
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;

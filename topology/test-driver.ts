@@ -173,6 +173,7 @@ export class TopologyTestDriver {
         metrics: noopStoreMetrics,
         logger: this.logger,
         forceInMemory: true,
+        freezeValues: true,
       });
       await store.open();
       if (store.changelog) {
@@ -288,6 +289,16 @@ export class TopologyTestDriver {
           if (v !== undefined) return v;
         }
         return undefined;
+      },
+      getMany: async (keys) => {
+        const all = await stores();
+        const out: (V | undefined)[] = [];
+        for (const key of keys) {
+          let found: V | undefined;
+          for (const s of all) if ((found = await s.get(key)) !== undefined) break;
+          out.push(found);
+        }
+        return out;
       },
       range: (from, to) => merged((s) => s.range(from, to)),
       prefixScan: (prefix) => merged((s) => s.prefixScan(prefix)),

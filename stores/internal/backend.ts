@@ -21,6 +21,8 @@ export interface Backend {
   /** Opens (creating if needed). Throws TaskCorruptedError when existing data cannot be read. */
   open(): Promise<void>;
   get(key: Buffer): Promise<Buffer | undefined>;
+  /** Values of `keys` in one call (undefined for an absent key), in the order of `keys`. */
+  getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
   /** Entries within `range`, in key order. */
   entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]>;
   /**

@@ -10,41 +10,133 @@
  *    checkpoint in one backend batch; `abortCommit` drops the buffer (reads return to the last commit).
  *  - `savepoint` / `rollbackToSavepoint`: the runtime marks a savepoint before each record; a record that fails
  *    rolls back to it, so its writes never reach a commit (an undo log of the keys written since the mark).
+ *  - Values: besides bytes, a write carries the value it was serialised from, and committed values are kept
+ *    deserialised in a bounded {@link ValueCache} (write-through on commit). `getValue`/`getValues` read buffer ->
+ *    cache -> backend (one multi-get for the misses); `getCommittedValue` skips the buffer (interactive queries
+ *    see committed state only).
  */
 import type { ChangelogRecord, RestoreRecord } from '../contracts.js';
 import type { Backend, KeyRange } from './backend.js';
+import { ABSENT, estimateSize, ValueCache } from './value-cache.js';
+
+/** Turns stored bytes into a value (the store's value serde). */
+export type Decode = (bytes: Buffer) => unknown;
 
 export interface BytesStore {
-  get(key: Buffer): Promise<Buffer | undefined>;
-  put(key: Buffer, value: Buffer | null): void;
+  getValue(key: Buffer, decode: Decode): Promise<unknown>;
+  getValues(keys: readonly Buffer[], decode: Decode): Promise<unknown[]>;
+  getCommittedValue(key: Buffer, decode: Decode): Promise<unknown>;
+  /** `decoded`: the value `value` was serialised from (cached once committed). */
+  put(key: Buffer, value: Buffer | null, decoded?: unknown): void;
   entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]>;
+  /** Committed entries only (the backend's). */
+  committedEntries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]>;
   approximateCount(): Promise<number>;
+  committedCount(): Promise<number>;
+}
+
+interface Staged {
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+  /** The value `value` encodes (undefined when not known yet: decoded on first read). */
+  decoded?: unknown;
 }
 
 export class BufferedStore implements BytesStore {
   /** latin1(key) -> latest uncommitted value (null = delete). */
-  private buffer = new Map<string, { key: Buffer; value: Buffer | null }>();
+  private buffer = new Map<string, Staged>();
   /** Every write in order (caching off and logging on). */
   private log: ChangelogRecord[] = [];
   /** latin1(key) -> the staged entry it had at the savepoint (undefined = none). */
-  private readonly undo = new Map<string, { key: Buffer; value: Buffer | null } | undefined>();
+  private readonly undo = new Map<string, Staged | undefined>();
   private logMark = 0;
+  readonly cache: ValueCache;
 
   constructor(
     private readonly backend: Backend,
-    private readonly opts: { readonly logging: boolean; readonly caching: boolean },
-  ) {}
-
-  async get(key: Buffer): Promise<Buffer | undefined> {
-    const staged = this.buffer.get(key.toString('latin1'));
-    if (staged) return staged.value ?? undefined;
-    return this.backend.get(key);
+    private readonly opts: {
+      readonly logging: boolean;
+      readonly caching: boolean;
+      /** Bytes of deserialised committed values to keep (0: none). */
+      readonly cacheBytes?: number;
+    },
+  ) {
+    this.cache = new ValueCache(opts.cacheBytes ?? 0);
   }
 
-  put(key: Buffer, value: Buffer | null): void {
+  async getValue(key: Buffer, decode: Decode): Promise<unknown> {
+    const k = key.toString('latin1');
+    const staged = this.buffer.get(k);
+    if (staged) return this.stagedValue(staged, decode);
+    return this.committedValue(k, key, decode);
+  }
+
+  async getValues(keys: readonly Buffer[], decode: Decode): Promise<unknown[]> {
+    const out: unknown[] = new Array(keys.length);
+    const missing: number[] = [];
+    const missingKeys: Buffer[] = [];
+    const latin1: string[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const k = (latin1[i] = keys[i]!.toString('latin1'));
+      const staged = this.buffer.get(k);
+      if (staged) {
+        out[i] = this.stagedValue(staged, decode);
+        continue;
+      }
+      const cached = this.cache.get(k);
+      if (cached !== undefined) {
+        out[i] = cached === ABSENT ? undefined : cached;
+        continue;
+      }
+      missing.push(i);
+      missingKeys.push(keys[i]!);
+    }
+    if (missing.length === 0) return out;
+    const epoch = this.cache.epoch;
+    const fetched = await this.backend.getMany(missingKeys);
+    const cacheable = epoch === this.cache.epoch;
+    for (let j = 0; j < missing.length; j++) {
+      const i = missing[j]!;
+      const bytes = fetched[j];
+      const value = bytes === undefined ? undefined : decode(bytes);
+      out[i] = value;
+      if (cacheable) {
+        this.cache.set(
+          latin1[i]!,
+          value === undefined ? ABSENT : value,
+          estimateSize(latin1[i]!, bytes?.length ?? 0),
+        );
+      }
+    }
+    return out;
+  }
+
+  getCommittedValue(key: Buffer, decode: Decode): Promise<unknown> {
+    return this.committedValue(key.toString('latin1'), key, decode);
+  }
+
+  private stagedValue(staged: Staged, decode: Decode): unknown {
+    if (staged.value === null) return undefined;
+    if (staged.decoded === undefined) staged.decoded = decode(staged.value);
+    return staged.decoded;
+  }
+
+  private async committedValue(k: string, key: Buffer, decode: Decode): Promise<unknown> {
+    const cached = this.cache.get(k);
+    if (cached !== undefined) return cached === ABSENT ? undefined : cached;
+    const epoch = this.cache.epoch;
+    const bytes = await this.backend.get(key);
+    const value = bytes === undefined ? undefined : decode(bytes);
+    if (epoch === this.cache.epoch) {
+      this.cache.set(k, value === undefined ? ABSENT : value, estimateSize(k, bytes?.length ?? 0));
+    }
+    return value;
+  }
+
+  put(key: Buffer, value: Buffer | null, decoded?: unknown): void {
     const k = key.toString('latin1');
     if (!this.undo.has(k)) this.undo.set(k, this.buffer.get(k));
-    this.buffer.set(k, { key, value });
+    this.buffer.set(k, { key, value, decoded: value === null ? undefined : decoded });
     if (this.opts.logging && !this.opts.caching) this.log.push({ key, value });
   }
 
@@ -72,6 +164,14 @@ export class BufferedStore implements BytesStore {
       const s = staged[i]![1];
       if (s.value !== null) yield [s.key, s.value] as const;
     }
+  }
+
+  committedEntries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]> {
+    return this.backend.entries(range);
+  }
+
+  committedCount(): Promise<number> {
+    return this.backend.approximateCount();
   }
 
   async approximateCount(): Promise<number> {
@@ -111,10 +211,26 @@ export class BufferedStore implements BytesStore {
     this.log.length = this.logMark;
   }
 
-  /** Writes the buffer and the checkpoint in one batch, then clears the buffer. */
+  /**
+   * Writes the buffer and the checkpoint in one batch, then clears the buffer; the written values become the
+   * cache's committed values.
+   */
   async commit(checkpoint: string | undefined): Promise<void> {
-    const ops = [...this.buffer.values()];
-    if (ops.length > 0 || checkpoint !== undefined) await this.backend.write(ops, checkpoint);
+    const buffer = this.buffer;
+    const ops = [...buffer.values()];
+    if (ops.length > 0 || checkpoint !== undefined) {
+      // Before and after: a concurrent read that fetched across the write must not cache what it read.
+      this.cache.epoch++;
+      await this.backend.write(ops, checkpoint);
+      this.cache.epoch++;
+    }
+    if (this.cache.enabled) {
+      for (const [k, op] of buffer) {
+        if (op.value === null) this.cache.set(k, ABSENT, estimateSize(k, 0));
+        else if (op.decoded !== undefined) this.cache.set(k, op.decoded, estimateSize(k, op.value.length));
+        else this.cache.delete(k);
+      }
+    }
     this.abort();
   }
 
@@ -129,6 +245,14 @@ export class BufferedStore implements BytesStore {
   async restore(records: readonly RestoreRecord[]): Promise<void> {
     if (records.length === 0) return;
     const last = records[records.length - 1]!;
+    this.cache.epoch++;
+    if (this.cache.size > 0) for (const r of records) this.cache.delete(r.key.toString('latin1'));
     await this.backend.write(records, (BigInt(last.offset) + 1n).toString());
+    this.cache.epoch++;
+  }
+
+  /** Forgets every cached value (the backend was wiped or replaced). */
+  dropCache(): void {
+    this.cache.clear();
   }
 }

@@ -88,6 +88,15 @@ export class LevelDbBackend implements Backend {
     }
   }
 
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
+    const db = this.open_;
+    try {
+      return (await db.getMany(keys.map(dataKey))).map((v) => v ?? undefined);
+    } catch (err) {
+      throw storeIo(this.dir, 'getMany', err);
+    }
+  }
+
   async *entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]> {
     const it = this.open_.iterator({
       gte: range.gte ? dataKey(range.gte) : DATA,

@@ -16,6 +16,10 @@ export class MemoryBackend implements Backend {
     return this.data.get(key.toString('latin1'));
   }
 
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
+    return keys.map((key) => this.data.get(key.toString('latin1')));
+  }
+
   async *entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]> {
     this.sortedKeys ??= [...this.data.keys()].sort();
     const keys = this.sortedKeys;

@@ -81,6 +81,7 @@ export async function openBrowser(): Promise<Browser> {
 function mapStore(entries: Record<string, unknown>): ReadOnlyKeyValueStore<unknown, unknown> {
   return {
     get: async (k) => entries[k as string],
+    getMany: async (ks) => ks.map((k) => entries[k as string]),
     range: async function* () {},
     prefixScan: async function* (): AsyncIterable<KeyValue<unknown, unknown>> {},
     approximateNumEntries: async () => Object.keys(entries).length,

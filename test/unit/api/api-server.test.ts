@@ -19,6 +19,7 @@ const TOKEN = 'a-very-secret-token-123';
 function mapStore(entries: Record<string, unknown>): ReadOnlyKeyValueStore<unknown, unknown> {
   return {
     get: async (k) => entries[k as string],
+    getMany: async (ks) => ks.map((k) => entries[k as string]),
     range: async function* () {},
     prefixScan: async function* (): AsyncIterable<KeyValue<unknown, unknown>> {},
     approximateNumEntries: async () => Object.keys(entries).length,

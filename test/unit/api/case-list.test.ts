@@ -46,6 +46,7 @@ function sortedStore(entries: ReadonlyMap<string, unknown>): ReadOnlyKeyValueSto
   const keys = byteOrder([...entries.keys()]);
   return {
     get: async (k) => entries.get(k as string),
+    getMany: async (ks) => ks.map((k) => entries.get(k as string)),
     range: async function* (from?: unknown): AsyncIterable<KeyValue<unknown, unknown>> {
       for (const k of keys) {
         if (from !== undefined && Buffer.compare(Buffer.from(k), Buffer.from(from as string)) < 0) continue;
