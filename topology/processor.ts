@@ -52,6 +52,15 @@ export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = 
   /** Called once per task before the first record; keep the context, get stores, schedule punctuations. */
   init?(ctx: ProcessorContext<KOut, VOut>): void | Promise<void>;
   process(record: StreamRecord<KIn, VIn>): void | Promise<void>;
+  /**
+   * Optional, for a processor that is the only child of a source: receives a fetched batch of that source's
+   * records at once (in offset order), so it can read its stores once per batch (`getMany`) and fold records of
+   * one key in memory. It must leave the stores and outputs exactly as `process` called on each record in turn
+   * would at the end of the batch (outputs of a `latestPerKey` sink may be collapsed to one per key). If it throws
+   * for a reason about a record, the runtime drops everything the batch did and calls `process` per record.
+   * `recordMetadata()` is undefined during a batch; stream time is already the batch's greatest timestamp.
+   */
+  processBatch?(records: readonly StreamRecord<KIn, VIn>[]): void | Promise<void>;
   /** Release resources. Do not close stores here: the runtime owns them. */
   close?(): void | Promise<void>;
 }

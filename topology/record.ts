@@ -38,6 +38,11 @@ export interface OutgoingRecord {
   readonly value: Buffer | null;
   readonly timestamp: number;
   readonly headers: Headers;
+  /**
+   * From a sink declared `latestPerKey`: a later record of the same topic, partition and key sent before the
+   * task commits replaces this one.
+   */
+  readonly latestPerKey?: boolean;
 }
 
 /** A serialized record read from a source topic partition. */

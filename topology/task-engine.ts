@@ -57,6 +57,14 @@ export interface TaskEngine {
    * says fail, and rethrows task-level failures (store I/O, a store used after close) untouched.
    */
   process(record: IncomingRecord): Promise<void>;
+  /**
+   * Processes records of one source topic partition, in offset order. When the source's only child implements
+   * `processBatch`, the batch goes to it as one unit (stream time advanced to the batch's greatest timestamp
+   * first); if that unit fails because of a record, it is rolled back and the records are run again one by one
+   * through {@link process}, so the failing record alone is handed to the record-error policy. Otherwise the
+   * records go through {@link process} one by one. Same failures as {@link process}.
+   */
+  processBatch(records: readonly IncomingRecord[]): Promise<void>;
   /** Fires wall-clock punctuations due at `now`. Returns true if any ran. */
   punctuateWallClock(now: number): Promise<boolean>;
   /** Largest record timestamp seen (-1 before the first). */

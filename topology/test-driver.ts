@@ -32,7 +32,8 @@ import { resolvePartitionCounts } from './partitions.js';
 import type { Logger } from './processor.js';
 import type { Headers } from './record.js';
 import type { Serde } from './serde.js';
-import type { OutgoingRecord, TaskEngine } from './task-engine.js';
+import type { TaskEngine } from './task-engine.js';
+import { PendingOutputs } from './internal/engine/pending-outputs.js';
 import { taskIdToString, type TaskId } from './task-id.js';
 import { internalTopicName, type Topology } from './topology.js';
 
@@ -71,7 +72,7 @@ interface DriverTask {
   readonly sources: readonly string[];
   stores: Map<string, TaskStore>;
   engine: TaskEngine;
-  pending: OutgoingRecord[];
+  pending: PendingOutputs;
   /** Next index to process per source topic. */
   readonly positions: Map<string, number>;
   readonly committed: Map<string, number>;
@@ -80,6 +81,7 @@ interface DriverTask {
 
 export interface TestInputTopic<K, V> {
   pipeInput(key: K, value: V, timestamp?: number, headers?: Headers): Promise<void>;
+  /** Appends all, then processes them: the records of one partition reach their task as one fetched batch. */
   pipeRecords(records: readonly { key: K; value: V; timestamp?: number; headers?: Headers }[]): Promise<void>;
 }
 
@@ -149,7 +151,7 @@ export class TopologyTestDriver {
             sources,
             stores: new Map(),
             engine: undefined as unknown as TaskEngine,
-            pending: [],
+            pending: new PendingOutputs(),
             positions: new Map(sources.map((s) => [s, 0])),
             committed: new Map(sources.map((s) => [s, 0])),
             dirty: false,
@@ -191,7 +193,7 @@ export class TopologyTestDriver {
       topology: this.topology,
       subtopology: sub,
       stores: new Map([...task.stores].map(([n, s]) => [n, s.store] as const)),
-      collector: { send: (r) => task.pending.push(r) },
+      collector: { send: (r) => task.pending.add(r, r.latestPerKey) },
       partitionsFor: this.partitionsFor,
       resolveTopic: this.resolve,
       clock: () => this.wallClock,
@@ -202,8 +204,7 @@ export class TopologyTestDriver {
   }
 
   createInputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
-    const pipe = async (key: K, value: V, timestamp?: number, headers: Headers = {}) => {
-      await this.start();
+    const append = (key: K, value: V, timestamp?: number, headers: Headers = {}) => {
       const keyBytes = keySerde.serialize(key);
       const n = this.partitionsFor(topic);
       const partition = keyBytes === null ? 0 : partitionForKey(keyBytes, n);
@@ -213,12 +214,17 @@ export class TopologyTestDriver {
         timestamp: timestamp ?? this.wallClock,
         headers,
       });
-      await this.runUntilQuiet();
     };
     return {
-      pipeInput: pipe,
+      pipeInput: async (key, value, timestamp, headers) => {
+        await this.start();
+        append(key, value, timestamp, headers);
+        await this.runUntilQuiet();
+      },
       pipeRecords: async (records) => {
-        for (const r of records) await pipe(r.key, r.value, r.timestamp, r.headers);
+        await this.start();
+        for (const r of records) append(r.key, r.value, r.timestamp, r.headers);
+        await this.runUntilQuiet();
       },
     };
   }
@@ -340,8 +346,7 @@ export class TopologyTestDriver {
     if (!task.dirty && task.pending.length === 0) return;
     const participant: CommitParticipant = {
       prepareCommit: async (now) => {
-        const records = task.pending;
-        task.pending = [];
+        const records = task.pending.drain();
         for (const r of await prepareStores(task.stores.values(), now)) records.push(r);
         return { records, offsets: [] };
       },
@@ -372,7 +377,7 @@ export class TopologyTestDriver {
     await this.start();
     for (const task of this.tasks) {
       if (taskId !== undefined && task.idString !== taskId) continue;
-      task.pending = [];
+      task.pending.drain();
       for (const store of task.stores.values()) await store.close();
       await task.engine.close();
       for (const [topic, pos] of task.committed) task.positions.set(topic, pos);
@@ -406,23 +411,24 @@ export class TopologyTestDriver {
       for (const task of this.tasks) {
         for (const topic of task.sources) {
           const records = this.logs.get(topic)?.[task.id.partition] ?? [];
-          let pos = task.positions.get(topic) ?? 0;
-          while (pos < records.length) {
-            const r = records[pos]!;
-            await task.engine.process({
+          const pos = task.positions.get(topic) ?? 0;
+          if (pos >= records.length) continue;
+          // Everything not yet processed, as one fetched batch (the runtime hands its fetches over the same way).
+          const batch = records.slice(pos);
+          await task.engine.processBatch(
+            batch.map((r, i) => ({
               topic,
               partition: task.id.partition,
-              offset: String(pos),
+              offset: String(pos + i),
               key: r.key,
               value: r.value,
               timestamp: r.timestamp,
               headers: r.headers,
-            });
-            pos++;
-            task.positions.set(topic, pos);
-            task.dirty = true;
-            progressed = true;
-          }
+            })),
+          );
+          task.positions.set(topic, pos + batch.length);
+          task.dirty = true;
+          progressed = true;
         }
         if (this.autoCommit) await this.commitTask(task);
       }

@@ -31,6 +31,11 @@ export interface SerdeOptions<K, V> {
 
 export interface SinkOptions<K, V> extends SerdeOptions<K, V> {
   readonly partitioner?: Partitioner<K, V>;
+  /**
+   * A table's updates (for a compacted topic): of the records a task sends with the same key between two
+   * commits only the latest is written, like a Kafka Streams KTable with caching. Default false: every record.
+   */
+  readonly latestPerKey?: boolean;
 }
 
 export interface RepartitionOptions<K, V> extends SinkOptions<K, V> {
@@ -121,6 +126,7 @@ export class TopologyBuilder {
         keySerde: (opts.keySerde ?? bytesSerde) as Serde<unknown>,
         valueSerde: (opts.valueSerde ?? bytesSerde) as Serde<unknown>,
         partitioner: opts.partitioner as Partitioner | undefined,
+        ...(opts.latestPerKey ? { latestPerKey: true } : {}),
       },
       parentNames,
     );

@@ -45,6 +45,8 @@ export interface SinkNode {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly partitioner?: Partitioner;
+  /** Send only the latest record per key per commit (see SinkOptions.latestPerKey). */
+  readonly latestPerKey?: boolean;
 }
 
 export type TopologyNode = SourceNode | ProcessorNode | SinkNode;

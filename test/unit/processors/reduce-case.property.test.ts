@@ -163,4 +163,57 @@ describe('case reducer under reordering and duplication', () => {
       { numRuns: 40 },
     );
   });
+
+  it('applies events fetched in batches of any size exactly as one at a time (the batch path)', async () => {
+    const run = async (raw: Record<string, unknown>[], order: number[], cuts: ReadonlySet<number> | null) => {
+      const driver = new TopologyTestDriver(
+        caseSyncTopology(settings, {
+          metrics: createCaseSyncMetrics(new Registry()),
+          applicationId: 'usc',
+        }),
+        {
+          applicationId: 'usc',
+          partitions: 2,
+          initialWallClockMs: Date.parse(at(30)),
+          autoCommit: cuts === null,
+        },
+      );
+      const input = driver.createInputTopic('ucm-case-events', stringSerde, bytesSerde);
+      const output = driver.createOutputTopic('urp-case-sync', stringSerde, jsonSerde<CaseRecord>());
+      for (const [n, i] of order.entries()) {
+        const e = raw[i]!;
+        // One key for all: every event of the batch lands on the same input partition.
+        await input.pipeInput('k', Buffer.from(JSON.stringify(e)));
+        if (cuts?.has(n)) await driver.commit();
+      }
+      // validate -> (correlate ->) apply: each hop's output becomes visible, as one batch, with a commit.
+      if (cuts !== null) for (let hop = 0; hop < 4; hop++) await driver.commit();
+      const records = output.readRecordsToList();
+      const history = await driver.getKeyValueStore<string, StoredHistoryEntry[]>('case-history').get('R1');
+      await driver.close();
+      const latest = records.filter((r) => r.key === 'R1').at(-1)?.value;
+      const { updatedAt: _u, ...record } = latest!;
+      return { record, history, outputs: records.length };
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        caseEvents.chain((raw) =>
+          fc.tuple(
+            fc.constant(raw),
+            deliveryOf(raw.length),
+            fc.uniqueArray(fc.nat(2 * raw.length), { maxLength: 3 }),
+          ),
+        ),
+        async ([raw, delivery, cutList]) => {
+          const oneByOne = await run(raw, delivery, null);
+          const batched = await run(raw, delivery, new Set(cutList));
+          expect(batched.record).toEqual(oneByOne.record);
+          expect(batched.history).toEqual(oneByOne.history);
+          // One output per case per commit: never more than one at a time gives.
+          expect(batched.outputs).toBeLessThanOrEqual(oneByOne.outputs);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });

@@ -196,3 +196,94 @@ describe('record-error policy', () => {
     expect(seen.map((f) => [f.stage, f.node, f.record])).toEqual([['punctuate', 'tick', undefined]]);
   });
 });
+
+/** The counter as a batch processor: one getMany, an in-memory fold, one put and one output per word. */
+function batchCounter(calls: number[]): Processor<string, string, string, unknown> {
+  const single = counter();
+  let ctx: ProcessorContext<string, unknown>;
+  return {
+    init: (c) => {
+      ctx = c;
+      return single.init?.(c);
+    },
+    process: (r) => single.process(r),
+    processBatch: async (records) => {
+      calls.push(records.length);
+      const store = ctx.getStateStore<string, number>('counts');
+      const words = [...new Set(records.map((r) => r.value))];
+      const [before, total] = await Promise.all([store.getMany(words), store.get('total')]);
+      const counts = new Map(words.map((w, i) => [w, before[i] ?? 0]));
+      for (const r of records) {
+        if (r.value === 'boom') throw new TypeError('a record this processor cannot take');
+        counts.set(r.value, counts.get(r.value)! + 1);
+      }
+      for (const [word, n] of counts) {
+        await store.put(word, n);
+        await ctx.forward({ key: word, value: n, timestamp: 0, headers: {} });
+      }
+      await store.put('total', (total ?? 0) + records.length);
+    },
+  };
+}
+
+describe('batches', () => {
+  const batchTopology = (calls: number[], seen: RecordFailure[]) =>
+    new TopologyBuilder()
+      .addSource('words', 'in', { keySerde: stringSerde, valueSerde: stringSerde })
+      .addProcessor('count', (() => batchCounter(calls)) as never, 'words')
+      .addStateStore(keyValueStore('counts'), 'count')
+      .addSink('out', 'out', ['count'], {
+        keySerde: stringSerde,
+        valueSerde: jsonSerde<unknown>(),
+        latestPerKey: true,
+      })
+      .onRecordError(deadLettering(seen), { deadLetterTopic: 'dead' })
+      .build();
+
+  it('hands a fetched batch to processBatch once, and sends one output per key per commit', async () => {
+    const calls: number[] = [];
+    const driver = new TopologyTestDriver(batchTopology(calls, []), { autoCommit: false });
+    const input = driver.createInputTopic('in', stringSerde, stringSerde);
+    await input.pipeRecords(['x', 'y', 'x', 'x'].map((w) => ({ key: 'k', value: w })));
+    await driver.commit();
+    expect(calls).toContain(4);
+    const store = driver.getKeyValueStore<string, number>('counts');
+    expect([await store.get('x'), await store.get('y'), await store.get('total')]).toEqual([3, 1, 4]);
+    expect(
+      driver
+        .createOutputTopic('out', stringSerde, jsonSerde<number>())
+        .readRecordsToList()
+        .map((r) => [r.key, r.value]),
+    ).toEqual([
+      ['x', 3],
+      ['y', 1],
+    ]);
+  });
+
+  it('runs a batch that fails because of one record again record by record: only that record is dead-lettered', async () => {
+    const calls: number[] = [];
+    const seen: RecordFailure[] = [];
+    const driver = new TopologyTestDriver(batchTopology(calls, seen), { autoCommit: false });
+    const input = driver.createInputTopic('in', stringSerde, stringSerde);
+    await input.pipeRecords(['x', 'y', 'boom', 'x'].map((w) => ({ key: 'k', value: w })));
+    await driver.commit();
+    expect(calls).toContain(4);
+    const store = driver.getKeyValueStore<string, number>('counts');
+    // Applied exactly once each, however often the batch was tried.
+    expect([
+      await store.get('x'),
+      await store.get('y'),
+      await store.get('boom'),
+      await store.get('total'),
+    ]).toEqual([2, 1, undefined, 3]);
+    expect(seen.map((f) => [f.stage, f.record?.offset])).toEqual([['process', '2']]);
+    const dead = driver.createOutputTopic('dead', stringSerde, jsonSerde<Record<string, unknown>>());
+    expect(dead.readRecordsToList().map((r) => r.key)).toEqual(['k']);
+    expect(driver.createOutputTopic('out', stringSerde, jsonSerde<number>()).readKeyValuesToMap()).toEqual(
+      new Map([
+        ['x', 2],
+        ['y', 1],
+      ]),
+    );
+  });
+});

@@ -97,6 +97,83 @@ export class TaskEngineImpl implements TaskEngine {
     );
   }
 
+  async processBatch(records: readonly IncomingRecord[]): Promise<void> {
+    const first = records[0];
+    if (first === undefined) return;
+    const source = this.sourceByTopic.get(first.topic);
+    const target = source?.children.length === 1 ? source.children[0]! : undefined;
+    const batchProcessor = target === undefined ? undefined : this.processors.get(target);
+    if (
+      records.length === 1 ||
+      !source ||
+      !batchProcessor?.processBatch ||
+      records.some((r) => r.topic !== first.topic)
+    ) {
+      for (const record of records) await this.process(record);
+      return;
+    }
+    const decoded = this.deserializeAll(source, records);
+    if (decoded === undefined) {
+      // A record that cannot be deserialized is dead-lettered on its own: run the batch one record at a time.
+      for (const record of records) await this.process(record);
+      return;
+    }
+    for (const r of records) if (r.timestamp > this.streamTimeValue) this.streamTimeValue = r.timestamp;
+    const ok = await this.guardedBatch(target!, () => batchProcessor.processBatch!(decoded));
+    if (!ok) {
+      // Something failed about one of the records: the batch left nothing behind; find it, one record at a time.
+      for (const record of records) await this.process(record);
+      return;
+    }
+    await this.punctuations.fire('stream-time', this.streamTimeValue, (node, cb) =>
+      this.inPunctuation(node, cb),
+    );
+  }
+
+  /** The source records deserialized, or undefined if one of them cannot be. */
+  private deserializeAll(
+    source: SourceNode,
+    records: readonly IncomingRecord[],
+  ): StreamRecord<unknown, unknown>[] | undefined {
+    const out: StreamRecord<unknown, unknown>[] = [];
+    try {
+      for (const record of records) {
+        out.push({
+          key: source.keySerde.deserialize(record.key),
+          value: source.valueSerde.deserialize(record.value),
+          timestamp: record.timestamp,
+          headers: record.headers,
+        });
+      }
+    } catch {
+      return undefined;
+    }
+    return out;
+  }
+
+  /**
+   * Runs a whole batch as one unit. Returns false (with every store write and output of the batch dropped) when
+   * it failed for a reason about a record; task-level failures are rethrown.
+   */
+  private async guardedBatch(node: string, run: () => void | Promise<void>): Promise<boolean> {
+    const { options } = this;
+    options.undo?.savepoint();
+    this.staged.length = 0;
+    this.currentNode = node;
+    try {
+      await run();
+      for (const out of this.staged) options.collector.send(out);
+      return true;
+    } catch (err) {
+      options.undo?.rollback();
+      if (isInstanceLevelError(err)) throw err;
+      return false;
+    } finally {
+      this.staged.length = 0;
+      this.currentNode = undefined;
+    }
+  }
+
   punctuateWallClock(now: number): Promise<boolean> {
     return this.punctuations.fire('wall-clock', now, (node, cb) => this.inPunctuation(node, cb));
   }
@@ -244,6 +321,7 @@ export class TaskEngineImpl implements TaskEngine {
       value: valueBytes,
       timestamp: record.timestamp,
       headers: record.headers,
+      ...(sink.latestPerKey ? { latestPerKey: true } : {}),
     });
   }
 

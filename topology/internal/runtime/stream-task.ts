@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { topicPartitionKey, type ConsumedBatch } from '../../../kafka/index.js';
 import type { TaskStore } from '../../../stores/contracts.js';
 import type { Logger } from '../../processor.js';
-import type { OutgoingRecord, TaskEngine } from '../../task-engine.js';
+import type { IncomingRecord, OutgoingRecord, TaskEngine } from '../../task-engine.js';
+import { PendingOutputs } from '../engine/pending-outputs.js';
 import type { TaskId } from '../../task-id.js';
 import { taskIdToString } from '../../task-id.js';
 import {
@@ -51,7 +52,7 @@ export class StreamTask implements CommitParticipant {
   private readonly machine: TaskStateMachine;
   private readonly queue = new SerialQueue();
   private engine: TaskEngine | undefined;
-  private pending: OutgoingRecord[] = [];
+  private readonly pending = new PendingOutputs();
   /** Next offset to process per source partition; undefined = take whatever the consumer delivers. */
   private readonly positions = new Map<string, bigint>();
   private readonly highWatermarks = new Map<string, bigint>();
@@ -98,7 +99,7 @@ export class StreamTask implements CommitParticipant {
       if (offset !== undefined && BigInt(offset) >= 0n) this.positions.set(key, BigInt(offset));
     }
     this.engine = this.options.createEngine(
-      { send: (record) => this.pending.push(record) },
+      { send: (record) => this.pending.add(record, record.latestPerKey) },
       () => (this.commitRequested = true),
     );
     await this.engine.init();
@@ -160,11 +161,10 @@ export class StreamTask implements CommitParticipant {
     this.highWatermarks.set(key, BigInt(batch.highWatermark));
     let position = this.positions.get(key);
     const started = performance.now();
-    let processed = 0;
+    const records: IncomingRecord[] = [];
     for (const record of batch.records) {
-      const offset = BigInt(record.offset);
-      if (position !== undefined && offset < position) continue;
-      await engine.process({
+      if (position !== undefined && BigInt(record.offset) < position) continue;
+      records.push({
         topic: batch.topic,
         partition: batch.partition,
         offset: record.offset,
@@ -173,10 +173,13 @@ export class StreamTask implements CommitParticipant {
         timestamp: record.timestamp,
         headers: record.headers,
       });
-      position = offset + 1n;
+    }
+    const processed = records.length;
+    if (processed > 0) {
+      await engine.processBatch(records);
+      position = BigInt(records[processed - 1]!.offset) + 1n;
       this.positions.set(key, position);
       this.dirty = true;
-      processed++;
     }
     // The position moves past transaction markers (or aborted records) that follow the last record, as the Java
     // consumer's does, or the committed offset (and the lag) would stay behind a transactional topic's end.
@@ -226,8 +229,7 @@ export class StreamTask implements CommitParticipant {
 
   async prepareCommit(now: number): Promise<PreparedCommit> {
     this.committing = true;
-    const records = this.pending;
-    this.pending = [];
+    const records = this.pending.drain();
     for (const r of await prepareStores(this.options.stores.values(), now)) records.push(r);
     const offsets: CommitOffset[] = [];
     for (const s of this.options.sources) {
@@ -258,7 +260,7 @@ export class StreamTask implements CommitParticipant {
     return this.queue.run(async () => {
       if (this.machine.state === 'closed') return;
       if (this.committing || this.hasUncommitted()) abortStores(this.options.stores.values());
-      this.pending = [];
+      this.pending.drain();
       await this.engine?.close().catch((err: unknown) => {
         this.options.logger.warn({ err, taskId: this.idString }, 'processor close failed; continuing');
       });
