@@ -35,14 +35,17 @@ export interface QueryableStreams {
 export interface CaseStoresView {
   /** key urpCaseId -> case state. */
   readonly caseStore: string;
-  /** key urpCaseId -> history. */
+  /** The history of a case (read with {@link readHistory}). */
   readonly historyStore: string;
   /** key ucmCaseId -> index entry naming the urpCaseId. */
   readonly indexStore: string;
   /** The public case record (same JSON as the `urp-case-sync` value) of a stored case state. */
   toRecord(state: unknown): unknown;
-  /** The history entries, oldest first, of a stored history value. */
-  toHistory(value: unknown): readonly unknown[];
+  /** A case's history entries, oldest first, from one local copy of the history store; undefined: none. */
+  readHistory(
+    store: ReadOnlyKeyValueStore<unknown, unknown>,
+    urpCaseId: string,
+  ): Promise<readonly unknown[] | undefined>;
   /** The urpCaseId an index entry points to. */
   indexTarget(value: unknown): string | undefined;
   /**

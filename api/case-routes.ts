@@ -4,6 +4,7 @@
  * request, or 503 + Retry-After while the partition moves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 import type { CaseStoresView, QueryableStreams } from './api-contracts.js';
 import { sendError } from './api-errors.js';
 import type { ApiMetrics } from './api-metrics.js';
@@ -28,8 +29,17 @@ type Lookup<T> =
   | { readonly kind: 'missing' }
   | { readonly kind: 'unavailable'; readonly message: string };
 
-async function readLocal(route: Extract<KeyRoute, { kind: 'local' }>, key: string): Promise<Lookup<unknown>> {
-  const value = await route.store.get(key);
+/** Reads one key's value from a local store copy (undefined: not there). */
+type Reader = (store: ReadOnlyKeyValueStore<unknown, unknown>, key: string) => Promise<unknown>;
+
+const readValue: Reader = (store, key) => store.get(key);
+
+async function readLocal(
+  route: Extract<KeyRoute, { kind: 'local' }>,
+  key: string,
+  read: Reader,
+): Promise<Lookup<unknown>> {
+  const value = await read(route.store, key);
   if (value === undefined) return { kind: 'missing' };
   return { kind: 'found', value, stale: route.stale, lag: route.lag };
 }
@@ -80,6 +90,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
     key: string,
     allowStale: boolean,
     render: (value: unknown) => unknown,
+    read: Reader = readValue,
   ): Promise<FastifyReply> {
     const route = routeKey(streams, store, key, {
       allowStale,
@@ -91,7 +102,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
         // Prefer our own standby copy over a hop when the caller accepts staleness and the owner may be gone.
         const copy = routeKey(streams, store, key, { allowStale, forwarded: true, selfUrl: deps.selfUrl });
         if (copy.kind === 'local') {
-          const found = await readLocal(copy, key);
+          const found = await readLocal(copy, key, read);
           markServed(reply, copy.stale, copy.lag);
           if (found.kind !== 'found') return sendError(reply, 'USC_ERR_API_NOT_FOUND', `no case ${key}`);
           return reply.send(render(found.value));
@@ -102,7 +113,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
     if (route.kind === 'unavailable') {
       return sendError(reply, 'USC_ERR_API_UNAVAILABLE', route.message, RETRY_AFTER_SECONDS);
     }
-    const found = await readLocal(route, key);
+    const found = await readLocal(route, key, read);
     markServed(reply, route.stale, route.lag);
     if (found.kind !== 'found') return sendError(reply, 'USC_ERR_API_NOT_FOUND', `no case ${key}`);
     return reply.send(render(found.value));
@@ -129,16 +140,25 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
       if (!p.ok) return sendError(reply, 'USC_ERR_API_BAD_REQUEST', p.message);
     }
     if (!id.ok || !offset.ok || !limit.ok || !stale.ok) return reply;
-    return lookup(req, reply, view.historyStore, id.value, stale.value, (v) => {
-      const entries = view.toHistory(v);
-      return {
-        urpCaseId: id.value,
-        total: entries.length,
-        offset: offset.value,
-        limit: limit.value,
-        entries: entries.slice(offset.value, offset.value + limit.value),
-      };
-    });
+    const readHistory: Reader = (store, key) => view.readHistory(store, key);
+    return lookup(
+      req,
+      reply,
+      view.historyStore,
+      id.value,
+      stale.value,
+      (v) => {
+        const entries = v as readonly unknown[];
+        return {
+          urpCaseId: id.value,
+          total: entries.length,
+          offset: offset.value,
+          limit: limit.value,
+          entries: entries.slice(offset.value, offset.value + limit.value),
+        };
+      },
+      readHistory,
+    );
   });
 
   app.get('/cases/by-ucm/:ucmCaseId', async (req, reply) => {
@@ -155,7 +175,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
     if (route.kind === 'unavailable') {
       return sendError(reply, 'USC_ERR_API_UNAVAILABLE', route.message, RETRY_AFTER_SECONDS);
     }
-    const entry = await readLocal(route, id.value);
+    const entry = await readLocal(route, id.value, readValue);
     const urpCaseId = entry.kind === 'found' ? view.indexTarget(entry.value) : undefined;
     if (!urpCaseId) {
       markServed(reply, route.stale, route.lag);
@@ -174,7 +194,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
     if (caseRoute.kind === 'unavailable') {
       return sendError(reply, 'USC_ERR_API_UNAVAILABLE', caseRoute.message, RETRY_AFTER_SECONDS);
     }
-    const found = await readLocal(caseRoute, urpCaseId);
+    const found = await readLocal(caseRoute, urpCaseId, readValue);
     markServed(reply, caseRoute.stale || route.stale, Math.max(caseRoute.lag, route.lag));
     if (found.kind !== 'found') return sendError(reply, 'USC_ERR_API_NOT_FOUND', `no case ${urpCaseId}`);
     return reply.send(view.toRecord(found.value));
@@ -209,7 +229,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: CaseRouteDeps): v
         group.ids.push(id);
         remote.set(route.url, group);
       } else {
-        const found = await readLocal(route, id);
+        const found = await readLocal(route, id, readValue);
         if (found.kind === 'found') cases[id] = view.toRecord(found.value);
         else missing.push(id);
       }

@@ -207,7 +207,7 @@ async function startOnce(config: ServiceConfig, kafka: KafkaClient, logger: Logg
   const streams = new KafkaStreams(topology, config.streams, { kafka, registry, logger });
   const api = createApiServer({
     streams,
-    view: caseStoresView,
+    view: caseStoresView(settings),
     topology,
     schemas: { caseRecord: caseRecordSchema, historyEntry: historyEntrySchema, dlqRecord: dlqRecordSchema },
     registry,

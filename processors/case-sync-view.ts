@@ -4,7 +4,8 @@ import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
 import { CASE_STORE, HISTORY_STORE } from './apply-processor.js';
 import { INDEX_STORE, type IndexEntry } from './correlate-processor.js';
 import { toCaseRecord, toHistoryEntries } from './domain/case-record.js';
-import type { CaseState, StoredHistoryEntry } from './domain/reduce-case.js';
+import { readCaseHistory } from './domain/case-history.js';
+import type { CaseState } from './domain/reduce-case.js';
 import { STATUSES } from './domain/statuses.js';
 
 /**
@@ -32,13 +33,19 @@ export async function listLocalCases(
   return out;
 }
 
-export const caseStoresView: CaseStoresView = {
-  caseStore: CASE_STORE,
-  historyStore: HISTORY_STORE,
-  indexStore: INDEX_STORE,
-  toRecord: (state) => toCaseRecord(state as CaseState),
-  toHistory: (value) => toHistoryEntries(value as StoredHistoryEntry[]),
-  indexTarget: (value) => (value as IndexEntry | undefined)?.urpCaseId,
-  listCases: listLocalCases,
-  statuses: STATUSES,
-};
+/** The view of the case-sync stores; `historyLimit`: the entries a history shows (HISTORY_LIMIT). */
+export function caseStoresView(settings: { readonly historyLimit: number }): CaseStoresView {
+  return {
+    caseStore: CASE_STORE,
+    historyStore: HISTORY_STORE,
+    indexStore: INDEX_STORE,
+    toRecord: (state) => toCaseRecord(state as CaseState),
+    readHistory: async (store, urpCaseId) => {
+      const entries = await readCaseHistory(store, urpCaseId, settings.historyLimit);
+      return entries === undefined ? undefined : toHistoryEntries(entries);
+    },
+    indexTarget: (value) => (value as IndexEntry | undefined)?.urpCaseId,
+    listCases: listLocalCases,
+    statuses: STATUSES,
+  };
+}

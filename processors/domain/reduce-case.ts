@@ -1,6 +1,8 @@
 /**
- * The case reducer: `(state | undefined, history, event) -> outcome`, pure and deterministic (the processing
- * time is an input). Rules:
+ * The case reducer: `(state | undefined, event) -> outcome` (the new state and the event's history entry), pure
+ * and deterministic (the processing time is an input). The history itself is the set of entries the reducer
+ * returned, stored one per key and read through case-history.ts (newest `historyLimit` by order key, gap flags
+ * computed over them). Rules:
  *  - dedupe: an eventId already applied to the case changes nothing (remembered for `dedupeRetentionMs` of event
  *    time behind the newest event of the case, and at most `dedupeMaxIds` ids per case: the newest by event time,
  *    ties by eventId, so memory is bounded however many events a case receives);
@@ -11,8 +13,9 @@
  *  - 1:N: every linked UCM case keeps its own latest status (by its own events' order keys);
  *  - gaps: a status change whose oldStatus differs from the status its UCM case had just before it (in order-key
  *    order) is flagged in the history, not rejected.
- * Any permutation of a set of events, with any duplicates, reduces to the same state and history (tested) as
- * long as the case stays within the dedupe bounds (beyond them a re-delivered old event can apply again).
+ * Any permutation of a set of events, with any duplicates, reduces to the same state and set of history entries
+ * (tested) as long as the case stays within the dedupe bounds (beyond them a re-delivered old event can apply
+ * again: its history entry is the same key and value, written again).
  */
 import { compareOrderKeys, type OrderKey } from './order-key.js';
 import type { CaseEvent, HistoryEntry } from './event-contract.js';
@@ -49,9 +52,18 @@ export interface CaseState {
   readonly seen: Readonly<Record<string, number>>;
   readonly eventCount: number;
   readonly updatedAt: string;
+  /**
+   * History entries stored one per key for this case, at most (re-applied events and pruning make it an upper
+   * bound; pruning counts again). Absent in a state written by a version that kept the history as one array
+   * under the case's key: that array is moved to per-entry keys the next time the case changes.
+   */
+  readonly historySize?: number;
 }
 
-/** History entry plus its order key (stored; the key is not part of the public entry). */
+/**
+ * History entry plus its order key (stored; the key is not part of the public entry). `gap` is computed when the
+ * history is read (case-history.ts), over the entries kept; a stored value's flag is not used.
+ */
 export interface StoredHistoryEntry extends HistoryEntry {
   readonly key: OrderKey;
 }
@@ -61,8 +73,6 @@ export interface ReduceOptions {
   readonly dedupeRetentionMs: number;
   /** Max eventIds remembered per case for dedupe (the newest by event time, then eventId, are kept). */
   readonly dedupeMaxIds: number;
-  /** Max history entries kept per case (oldest by order key dropped first). */
-  readonly historyLimit: number;
 }
 
 export type ReduceOutcome =
@@ -70,9 +80,8 @@ export type ReduceOutcome =
   | {
       readonly outcome: 'applied';
       readonly state: CaseState;
-      readonly history: readonly StoredHistoryEntry[];
-      /** Entries newly flagged as gaps by this event (for the gap metric). */
-      readonly newGaps: number;
+      /** The event's history entry. */
+      readonly entry: StoredHistoryEntry;
     };
 
 const keyOf = (e: CaseEvent): OrderKey => ({
@@ -80,7 +89,6 @@ const keyOf = (e: CaseEvent): OrderKey => ({
   eventMs: e.eventMs,
   eventId: e.eventId,
 });
-const resultingStatus = (e: { eventType: string; newStatus: Status }) => e.newStatus;
 
 function historyEntry(e: CaseEvent): StoredHistoryEntry {
   const created = e.eventType === 'CASE_CREATED';
@@ -99,18 +107,6 @@ function historyEntry(e: CaseEvent): StoredHistoryEntry {
     runKind: e.run?.kind ?? null,
     key: keyOf(e),
   };
-}
-
-/** Recomputes gap flags: each status change against the previous entry of the same UCM case. */
-function withGaps(entries: readonly StoredHistoryEntry[]): StoredHistoryEntry[] {
-  const last = new Map<string, Status>();
-  return entries.map((entry) => {
-    const before = last.get(entry.ucmCaseId);
-    last.set(entry.ucmCaseId, resultingStatus(entry));
-    const gap =
-      entry.eventType === 'CASE_STATUS_CHANGED' && before !== undefined && entry.oldStatus !== before;
-    return gap === entry.gap ? entry : { ...entry, gap };
-  });
 }
 
 function applyToUcmCase(prev: UcmCaseState | undefined, e: CaseEvent): UcmCaseState {
@@ -160,7 +156,6 @@ function rememberSeen(
 
 export function reduceCase(
   state: CaseState | undefined,
-  history: readonly StoredHistoryEntry[],
   event: CaseEvent,
   urpCaseId: string,
   opts: ReduceOptions,
@@ -176,14 +171,6 @@ export function reduceCase(
       ? { key, ucmCaseId: event.ucmCaseId, eventTime: event.eventTime, runId: event.run?.id ?? null }
       : state.latest;
   const seen = rememberSeen(state?.seen ?? {}, event, opts);
-
-  const inserted = [...history, historyEntry(event)].sort((a, b) => compareOrderKeys(a.key, b.key));
-  const flagged = withGaps(inserted);
-  const gapsBefore = new Set(history.filter((h) => h.gap).map((h) => h.eventId));
-  const newGaps = flagged.filter((h) => h.gap && !gapsBefore.has(h.eventId)).length;
-  const bounded =
-    flagged.length > opts.historyLimit ? flagged.slice(flagged.length - opts.historyLimit) : flagged;
-
   return {
     outcome: 'applied',
     state: {
@@ -193,8 +180,8 @@ export function reduceCase(
       seen,
       eventCount: (state?.eventCount ?? 0) + 1,
       updatedAt: new Date(opts.nowMs).toISOString(),
+      historySize: (state?.historySize ?? 0) + 1,
     },
-    history: bounded,
-    newGaps,
+    entry: historyEntry(event),
   };
 }

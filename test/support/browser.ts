@@ -148,7 +148,8 @@ export async function startApi(apiToken: string): Promise<RunningApi> {
       historyStore: 'history',
       indexStore: 'index',
       toRecord: (v) => v,
-      toHistory: (v) => (v as { entries: unknown[] }).entries,
+      readHistory: async (store, key) =>
+        ((await store.get(key)) as { entries: unknown[] } | undefined)?.entries,
       indexTarget: (v) => (v as { urp: string }).urp,
     },
     topology: {

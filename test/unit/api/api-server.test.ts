@@ -111,7 +111,8 @@ function server(opts: Partial<ApiServerOptions> = {}) {
       historyStore: 'history',
       indexStore: 'index',
       toRecord: (v) => ({ record: (v as { state: string }).state }),
-      toHistory: (v) => (v as { entries: unknown[] }).entries,
+      readHistory: async (store, key) =>
+        ((await store.get(key)) as { entries: unknown[] } | undefined)?.entries,
       indexTarget: (v) => (v as { urp: string }).urp,
     },
     topology: { describe: () => 'Sub-topology: 0', describeMermaid: () => 'flowchart TD' },

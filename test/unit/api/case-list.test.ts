@@ -158,7 +158,7 @@ function trio(opts: Record<string, FakeOptions> = {}): Trio {
         historyStore: 'history',
         indexStore: 'index',
         toRecord: (v) => v,
-        toHistory: () => [],
+        readHistory: async () => undefined,
         indexTarget: () => undefined,
         statuses: ['OPEN', 'IN_PROGRESS', 'ON_HOLD', 'CLOSED', 'REJECTED'],
       },

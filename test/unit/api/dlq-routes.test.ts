@@ -104,7 +104,7 @@ function server(deadLetters: DeadLetterSource | undefined) {
       historyStore: 'history',
       indexStore: 'index',
       toRecord: (v) => v,
-      toHistory: () => [],
+      readHistory: async () => undefined,
       indexTarget: () => undefined,
     },
     topology: { describe: () => '', describeMermaid: () => '' },

@@ -37,7 +37,7 @@ function server(apiToken?: string) {
       historyStore: 'history',
       indexStore: 'index',
       toRecord: (v) => v,
-      toHistory: () => [],
+      readHistory: async () => undefined,
       indexTarget: (v) => String(v),
     },
     topology: { describe: () => '', describeMermaid: () => '' },

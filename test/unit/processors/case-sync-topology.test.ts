@@ -11,7 +11,7 @@ import { caseSyncTopology } from '../../../processors/case-sync-topology.js';
 import { caseSyncSettingsOf } from '../../support/case-sync-settings.js';
 import type { CaseRecord, DlqRecord, HistoryEntry } from '../../../processors/domain/event-contract.js';
 import { toHistoryEntries } from '../../../processors/domain/case-record.js';
-import type { StoredHistoryEntry } from '../../../processors/domain/reduce-case.js';
+import { readCaseHistory } from '../../../processors/domain/case-history.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
 import { at, caseCreated, statusChanged } from '../../support/ucm-events.js';
@@ -36,11 +36,16 @@ function harness(raw: Record<string, string> = {}, partitions = 3) {
   const input = driver.createInputTopic('ucm-case-events', stringSerde, bytesSerde);
   const output = driver.createOutputTopic('urp-case-sync', stringSerde, jsonSerde<CaseRecord>());
   const dlq = driver.createOutputTopic('ucm-case-events-dlq', stringSerde, jsonSerde<DlqRecord>());
-  const send = (event: unknown, key: string | null = null, headers?: Record<string, string>) =>
+  const send = (
+    event: unknown,
+    key: string | null = null,
+    headers?: Record<string, string>,
+    timestamp?: number,
+  ) =>
     input.pipeInput(
       key as string,
       Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)),
-      undefined,
+      timestamp,
       headers,
     );
   const table = () => output.readKeyValuesToMap() as Map<string, CaseRecord>;
@@ -48,7 +53,7 @@ function harness(raw: Record<string, string> = {}, partitions = 3) {
     (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
   const history = async (urp: string): Promise<HistoryEntry[]> =>
     toHistoryEntries(
-      (await driver.getKeyValueStore<string, StoredHistoryEntry[]>('case-history').get(urp)) ?? [],
+      (await readCaseHistory(driver.getKeyValueStore('case-history'), urp, s.historyLimit)) ?? [],
     );
   return { driver, send, output, dlq, table, metric, history };
 }
@@ -404,9 +409,19 @@ describe('case-sync topology', () => {
       statusChangedAt: at(2),
     });
     await h.send(orphan, 'U404');
+    // The grace period runs in stream time (ADR 0007): 66 s of wall clock without records expire nothing (the
+    // idle-partition fallback waits two grace periods), a record timestamped at the due time does.
     await h.driver.advanceWallClockTime(30_000);
     expect(h.dlq.isEmpty()).toBe(true);
     await h.driver.advanceWallClockTime(36_000);
+    expect(h.dlq.isEmpty()).toBe(true);
+    // A CASE_CREATED arriving after the grace period (in stream time) does not resurrect it.
+    await h.send(
+      caseCreated({ eventId: 'e1', ucmCaseId: 'U404', urpCaseId: 'R4', createdAt: at(1) }),
+      'U404',
+      undefined,
+      Date.parse(at(30)) + 60_000,
+    );
     const [dead] = h.dlq.readValuesToList();
     expect(dead).toMatchObject({
       errorCategory: 'UNRESOLVED_CORRELATION',
@@ -420,11 +435,6 @@ describe('case-sync topology', () => {
       'payload.urpCaseId is missing and no CASE_CREATED of payload.ucmCaseId arrived within CORRELATION_GRACE_MS (60000 ms)',
     );
     expect(dead!.errorField).toBe('payload.urpCaseId');
-    // A CASE_CREATED arriving after the grace period does not resurrect it.
-    await h.send(
-      caseCreated({ eventId: 'e1', ucmCaseId: 'U404', urpCaseId: 'R4', createdAt: at(1) }),
-      'U404',
-    );
     expect(h.table().get('R4')).toMatchObject({ status: 'OPEN', eventCount: 1 });
   });
 
@@ -571,7 +581,9 @@ describe('case-sync topology', () => {
       'U6',
       replay,
     );
-    await h.driver.advanceWallClockTime(61_000);
+    // No record follows, so stream time stays put: the idle-partition fallback expires e6 once the wall clock is
+    // a grace period past its due time (ADR 0007).
+    await h.driver.advanceWallClockTime(121_000);
     const dead = h.dlq.readValuesToList();
     expect(dead.map((d) => [d!.eventId, d!.errorCategory, d!.retryCount, d!.firstFailureAt])).toEqual([
       ['e5', 'UNKNOWN_STATUS', 2, '2026-01-01T00:00:00.000Z'],
@@ -592,7 +604,7 @@ describe('case-sync topology', () => {
     expect(h.dlq.readValuesToList()[0]).toMatchObject({
       eventId: 'e7',
       retryCount: 0,
-      firstFailureAt: new Date(Date.parse(at(30)) + 61_000).toISOString(),
+      firstFailureAt: new Date(Date.parse(at(30)) + 121_000).toISOString(),
     });
   });
 });

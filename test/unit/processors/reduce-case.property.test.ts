@@ -17,6 +17,7 @@ import {
   type StoredHistoryEntry,
 } from '../../../processors/domain/reduce-case.js';
 import { STATUSES } from '../../../processors/domain/statuses.js';
+import { materialiseHistory, readCaseHistory } from '../../../processors/domain/case-history.js';
 import { parseCaseEvent } from '../../../processors/domain/validate-event.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
@@ -85,22 +86,21 @@ const deliveryOf = (n: number) =>
       }),
     );
 
-function reduceAll(events: CaseEvent[]) {
+function reduceAll(events: CaseEvent[], historyLimit = 100) {
   let state: CaseState | undefined;
-  let history: readonly StoredHistoryEntry[] = [];
+  const entries: StoredHistoryEntry[] = [];
   for (const e of events) {
-    const r = reduceCase(state, history, e, 'R1', {
+    const r = reduceCase(state, e, 'R1', {
       nowMs: 0,
       dedupeRetentionMs: settings.dedupeRetentionMs,
       dedupeMaxIds: settings.dedupeMaxIds,
-      historyLimit: 100,
     });
     if (r.outcome === 'applied') {
       state = r.state;
-      history = r.history;
+      entries.push(r.entry);
     }
   }
-  return { record: toCaseRecord(state!), history };
+  return { record: toCaseRecord(state!), history: materialiseHistory(entries, historyLimit) };
 }
 
 const normalized = (raw: Record<string, unknown>[]) =>
@@ -122,6 +122,13 @@ describe('case reducer under reordering and duplication', () => {
           expect(shuffled.record).toEqual(reference.record);
           expect(shuffled.history).toEqual(reference.history);
           expect(reference.record.eventCount).toBe(events.length);
+          // A bounded history is the same newest entries whatever the order.
+          expect(
+            reduceAll(
+              delivery.map((i) => events[i]!),
+              3,
+            ).history,
+          ).toEqual(reduceAll(events, 3).history);
         },
       ),
       { numRuns: 300 },
@@ -189,7 +196,11 @@ describe('case reducer under reordering and duplication', () => {
       // validate -> (correlate ->) apply: each hop's output becomes visible, as one batch, with a commit.
       if (cuts !== null) for (let hop = 0; hop < 4; hop++) await driver.commit();
       const records = output.readRecordsToList();
-      const history = await driver.getKeyValueStore<string, StoredHistoryEntry[]>('case-history').get('R1');
+      const history = await readCaseHistory(
+        driver.getKeyValueStore('case-history'),
+        'R1',
+        settings.historyLimit,
+      );
       await driver.close();
       const latest = records.filter((r) => r.key === 'R1').at(-1)?.value;
       const { updatedAt: _u, ...record } = latest!;

@@ -1,11 +1,7 @@
 /** The reducer's dedupe memory: bounded by DEDUPE_MAX_IDS (newest by event time kept) as well as by retention. */
 import { describe, expect, it } from 'vitest';
 import type { CaseEvent } from '../../../processors/domain/event-contract.js';
-import {
-  reduceCase,
-  type CaseState,
-  type StoredHistoryEntry,
-} from '../../../processors/domain/reduce-case.js';
+import { reduceCase, type CaseState } from '../../../processors/domain/reduce-case.js';
 import { parseCaseEvent } from '../../../processors/domain/validate-event.js';
 import { caseSyncSettingsOf } from '../../support/case-sync-settings.js';
 import { at, statusChanged } from '../../support/ucm-events.js';
@@ -33,20 +29,15 @@ const change = (eventId: string, minute: number): CaseEvent => {
 
 function reduceAll(events: readonly CaseEvent[], dedupeMaxIds: number, start?: CaseState) {
   let state = start;
-  let history: readonly StoredHistoryEntry[] = [];
   const outcomes: string[] = [];
   for (const e of events) {
-    const r = reduceCase(state, history, e, 'R1', {
+    const r = reduceCase(state, e, 'R1', {
       nowMs: 0,
       dedupeRetentionMs: settings.dedupeRetentionMs,
       dedupeMaxIds,
-      historyLimit: 1_000,
     });
     outcomes.push(r.outcome);
-    if (r.outcome === 'applied') {
-      state = r.state;
-      history = r.history;
-    }
+    if (r.outcome === 'applied') state = r.state;
   }
   return { state: state!, outcomes };
 }

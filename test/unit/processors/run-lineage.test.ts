@@ -10,7 +10,7 @@ import { caseSyncTopology } from '../../../processors/case-sync-topology.js';
 import { toHistoryEntries } from '../../../processors/domain/case-record.js';
 import { newRunId, RUN_HEADERS, runFromHeaders, runHeaders } from '../../../processors/domain/dlq-record.js';
 import type { CaseRecord, HistoryEntry } from '../../../processors/domain/event-contract.js';
-import type { StoredHistoryEntry } from '../../../processors/domain/reduce-case.js';
+import { readCaseHistory } from '../../../processors/domain/case-history.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
 import { caseSyncSettingsOf } from '../../support/case-sync-settings.js';
@@ -34,9 +34,7 @@ function harness() {
     input.pipeInput(key, Buffer.from(JSON.stringify(event)), undefined, headers);
   const table = () => output.readKeyValuesToMap() as Map<string, CaseRecord>;
   const history = async (urp: string): Promise<HistoryEntry[]> =>
-    toHistoryEntries(
-      (await driver.getKeyValueStore<string, StoredHistoryEntry[]>('case-history').get(urp)) ?? [],
-    );
+    toHistoryEntries((await readCaseHistory(driver.getKeyValueStore('case-history'), urp, 200)) ?? []);
   return { send, table, history };
 }
 

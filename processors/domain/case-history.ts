@@ -1,0 +1,112 @@
+/**
+ * A case's history, stored one entry per key in the `case-history` store: `<urpCaseId>|<order code>`, where the
+ * order code sorts like the order key (fixed-width business and event times, then the eventId; ids never contain
+ * "|", and are ASCII, so byte order is string order). A case's entries are one prefix scan, in order. The
+ * changelog carries one entry per applied event instead of the whole history each time.
+ *
+ * What a reader sees is {@link materialiseHistory}: the newest `limit` entries by order key, with gap flags
+ * computed over them, so any permutation of the same events gives the same history. The store may hold a few
+ * more than `limit` per case between prunes ({@link pruneDue}).
+ *
+ * A version before this one kept the whole history as one array under the key `<urpCaseId>`: {@link isLegacyKey}.
+ */
+import type { ReadOnlyKeyValueStore } from '../../stores/contracts.js';
+import type { CaseState, StoredHistoryEntry } from './reduce-case.js';
+import { compareOrderKeys, type OrderKey } from './order-key.js';
+import type { Status } from './statuses.js';
+
+export const HISTORY_SEPARATOR = '|';
+/** Epoch ms are shifted by the largest Date range so that every code is a non-negative 17-digit number. */
+const MS_SHIFT = 8.64e15;
+const msCode = (ms: number) => String(Math.trunc(ms) + MS_SHIFT).padStart(17, '0');
+
+/** The key of one history entry. */
+export function historyKey(urpCaseId: string, key: OrderKey): string {
+  return `${urpCaseId}${HISTORY_SEPARATOR}${msCode(key.businessMs)}.${msCode(key.eventMs)}.${key.eventId}`;
+}
+
+/** The prefix of every entry of a case. */
+export function historyPrefix(urpCaseId: string): string {
+  return `${urpCaseId}${HISTORY_SEPARATOR}`;
+}
+
+/** A key written by the previous layout (the whole history as one array under the case's id). */
+export function isLegacyKey(key: string): boolean {
+  return !key.includes(HISTORY_SEPARATOR);
+}
+
+/** Recomputes gap flags: each status change against the previous entry of the same UCM case. */
+function withGaps(entries: readonly StoredHistoryEntry[]): StoredHistoryEntry[] {
+  const last = new Map<string, Status>();
+  return entries.map((entry) => {
+    const before = last.get(entry.ucmCaseId);
+    last.set(entry.ucmCaseId, entry.newStatus);
+    const gap =
+      entry.eventType === 'CASE_STATUS_CHANGED' && before !== undefined && entry.oldStatus !== before;
+    return gap === entry.gap ? entry : { ...entry, gap };
+  });
+}
+
+/** What a reader sees: the newest `limit` entries by order key (one per key), oldest first, gaps flagged. */
+export function materialiseHistory(
+  entries: Iterable<StoredHistoryEntry>,
+  limit: number,
+): StoredHistoryEntry[] {
+  const byKey = new Map<string, StoredHistoryEntry>();
+  for (const e of entries) byKey.set(`${e.key.businessMs}.${e.key.eventMs}.${e.key.eventId}`, e);
+  const sorted = [...byKey.values()].sort((a, b) => compareOrderKeys(a.key, b.key));
+  const kept = sorted.length > limit ? sorted.slice(sorted.length - limit) : sorted;
+  return withGaps(kept);
+}
+
+/** Entries flagged as gaps in `after` that were not in `before` (the gap metric of one event). */
+export function newGapCount(
+  before: readonly StoredHistoryEntry[],
+  after: readonly StoredHistoryEntry[],
+): number {
+  const flagged = new Set(before.filter((h) => h.gap).map((h) => h.eventId));
+  return after.filter((h) => h.gap && !flagged.has(h.eventId)).length;
+}
+
+/**
+ * The gap this event makes when it comes after every earlier event of its UCM case (the common case): its
+ * oldStatus against the status that case had. Undefined when it is late for its UCM case: then the stored
+ * history must be read (inserting it can change the flag of the entry after it).
+ */
+export function inOrderGaps(state: CaseState | undefined, entry: StoredHistoryEntry): number | undefined {
+  const prev =
+    state && Object.hasOwn(state.ucmCases, entry.ucmCaseId) ? state.ucmCases[entry.ucmCaseId] : undefined;
+  if (prev !== undefined && compareOrderKeys(entry.key, prev.key) <= 0) return undefined;
+  return entry.eventType === 'CASE_STATUS_CHANGED' && prev !== undefined && entry.oldStatus !== prev.status
+    ? 1
+    : 0;
+}
+
+/**
+ * Whether a case's stored entries should be pruned to `limit` now: only once they exceed it by a slack (a
+ * quarter, at least 8), so that a prune (a prefix scan) happens once per that many events, not per event.
+ */
+export function pruneDue(historySize: number, limit: number): boolean {
+  return historySize > limit + Math.max(8, Math.floor(limit / 4));
+}
+
+/**
+ * A case's history as readers see it ({@link materialiseHistory}), from one copy of the history store: its
+ * per-entry keys, or the array of the previous layout for a case not changed since. Undefined: no history.
+ */
+export async function readCaseHistory(
+  store: ReadOnlyKeyValueStore<unknown, unknown>,
+  urpCaseId: string,
+  limit: number,
+): Promise<StoredHistoryEntry[] | undefined> {
+  const entries: StoredHistoryEntry[] = [];
+  for await (const { value } of store.prefixScan(historyPrefix(urpCaseId))) {
+    entries.push(value as StoredHistoryEntry);
+  }
+  if (entries.length === 0) {
+    const legacy = await store.get(urpCaseId);
+    if (!Array.isArray(legacy) || legacy.length === 0) return undefined;
+    entries.push(...(legacy as StoredHistoryEntry[]));
+  }
+  return materialiseHistory(entries, limit);
+}
