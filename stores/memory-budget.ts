@@ -44,10 +44,20 @@ export interface MemoryReporter {
   memoryUsage(): number;
 }
 
+/** A store's value cache as the budget sees it (stores/internal/value-cache.ts). */
+export interface CacheReporter {
+  readonly sizeBytes: number;
+  readonly hits: number;
+  readonly misses: number;
+}
+
 /** The instance's budget: the tuning every store opens with, and the memory the open stores report. */
 export class StoreMemory {
   readonly tuning: LevelDbTuning;
   private readonly open = new Set<MemoryReporter>();
+  private readonly caches = new Set<CacheReporter>();
+  /** Hits and misses of caches no longer open (so the totals never go down). */
+  private retired = { hits: 0, misses: 0 };
 
   /** Value-cache bytes of each store. */
   readonly valueCacheBytes: number;
@@ -83,5 +93,26 @@ export class StoreMemory {
 
   get openStores(): number {
     return this.open.size;
+  }
+
+  trackCache(cache: CacheReporter): void {
+    this.caches.add(cache);
+  }
+
+  untrackCache(cache: CacheReporter): void {
+    if (!this.caches.delete(cache)) return;
+    this.retired = { hits: this.retired.hits + cache.hits, misses: this.retired.misses + cache.misses };
+  }
+
+  /** Bytes (estimated) the open stores' value caches hold, and their hits and misses since the start. */
+  cacheStats(): { bytes: number; hits: number; misses: number } {
+    let bytes = 0;
+    let { hits, misses } = this.retired;
+    for (const c of this.caches) {
+      bytes += c.sizeBytes;
+      hits += c.hits;
+      misses += c.misses;
+    }
+    return { bytes, hits, misses };
   }
 }

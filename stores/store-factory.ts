@@ -101,6 +101,7 @@ class LayeredTaskStore implements TaskStore {
   readonly committed: ReadOnlyKeyValueStore<unknown, unknown>;
   readonly changelog: { readonly topic: string; readonly partition: number } | undefined;
   private readonly buffered: BufferedStore;
+  private readonly memory: StoreMemory | undefined;
   private opened = false;
 
   constructor(
@@ -108,6 +109,7 @@ class LayeredTaskStore implements TaskStore {
     private readonly backend: Backend,
     ctx: TaskStoreContext,
   ) {
+    this.memory = ctx.memory;
     this.buffered = new BufferedStore(backend, {
       logging: definition.logging,
       caching: definition.caching,
@@ -146,6 +148,7 @@ class LayeredTaskStore implements TaskStore {
   async open(): Promise<void> {
     await this.backend.open();
     this.opened = true;
+    this.memory?.trackCache(this.buffered.cache);
   }
 
   checkpoint(): Promise<string | undefined> {
@@ -186,6 +189,7 @@ class LayeredTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (!this.opened) return;
     this.opened = false;
+    this.memory?.untrackCache(this.buffered.cache);
     this.buffered.abort();
     this.buffered.dropCache();
     await this.backend.close();

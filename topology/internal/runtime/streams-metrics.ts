@@ -23,6 +23,7 @@ export class StreamsMetrics implements StoreMetrics {
   readonly storeOperationSeconds: Histogram<'store' | 'op'>;
   readonly storeMemoryBudget: Gauge;
   readonly storeMemoryUsed: Gauge;
+  readonly storeCache: readonly (Gauge | Counter)[];
   /** The LevelDB memory budget, once the instance knows its stores (see {@link watchStoreMemory}). */
   private storeMemory: StoreMemory | undefined;
 
@@ -130,6 +131,43 @@ export class StreamsMetrics implements StoreMetrics {
         this.set(memory()?.bytesUsed() ?? 0);
       },
     });
+    const cache = () => memory()?.cacheStats() ?? { bytes: 0, hits: 0, misses: 0 };
+    this.storeCache = [
+      new Gauge({
+        name: 'usc_streams_store_cache_budget_bytes',
+        help: 'STORE_CACHE_MB: deserialised committed store values this instance may keep in memory',
+        registers,
+        collect() {
+          this.set(memory()?.valueCacheBudgetBytes ?? 0);
+        },
+      }),
+      new Gauge({
+        name: 'usc_streams_store_cache_bytes',
+        help: 'Deserialised committed store values kept in memory (estimated from their serialised size)',
+        registers,
+        collect() {
+          this.set(cache().bytes);
+        },
+      }),
+      new Counter({
+        name: 'usc_streams_store_cache_hits_total',
+        help: 'Store reads answered by the value cache (no LevelDB read, no decoding)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(cache().hits);
+        },
+      }),
+      new Counter({
+        name: 'usc_streams_store_cache_misses_total',
+        help: 'Store reads the value cache could not answer (read from LevelDB)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(cache().misses);
+        },
+      }),
+    ];
     // Label sets known up front are exported at 0 from the start, so a dashboard (and an alert on a rate) sees
     // "nothing happened yet" rather than "no such metric". Store and partition labels appear with their tasks.
     for (const outcome of ['committed', 'failed']) this.commitsTotal.inc({ outcome }, 0);
