@@ -7,6 +7,8 @@
  *                                       [ucm-index, pending-correlation]   '--> dlq (unresolved)   [cases, case-history]
  *
  * by-urp and resolved are co-partitioned (same count), so one task owns a case whichever way its events came.
+ * The repartition topics carry msgpack and are read as msgpack or, for records of the previous version, JSON
+ * (routed-event.ts `routedMessageSerde`, ADR 0006); the dead-letter and output topics carry JSON.
  *
  * A record on which a processor or serde throws is rolled back by the runtime and dead-lettered as
  * PROCESSING_ERROR by the record-error handler (record-error-handler.ts); processing continues.
@@ -22,7 +24,7 @@ import type { CaseSyncMetrics } from './case-sync-metrics.js';
 import { CORRELATE_CHILDREN, correlateProcessor, INDEX_STORE, PENDING_STORE } from './correlate-processor.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
 import { caseSyncRecordErrorHandler } from './record-error-handler.js';
-import type { RoutedMessage } from './routed-event.js';
+import { routedMessageSerde } from './routed-event.js';
 import { VALIDATE_CHILDREN, validateProcessor } from './validate-processor.js';
 
 export const REPARTITIONS = { byUrp: 'by-urp', byUcm: 'by-ucm', resolved: 'resolved' } as const;
@@ -35,7 +37,7 @@ export function caseSyncTopology(
   settings: CaseSyncSettings,
   deps: { metrics: CaseSyncMetrics; applicationId: string; logger?: Logger },
 ): Topology {
-  const routed = jsonSerde<RoutedMessage>();
+  const routed = routedMessageSerde(settings);
   const json = jsonSerde<unknown>();
   const consumer = deps.applicationId;
   return new TopologyBuilder()

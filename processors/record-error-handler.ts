@@ -5,10 +5,11 @@
  * and lets processing continue, so a poison record costs one dead letter, never an instance.
  *
  * What the dead letter carries is built, never copied (project.ts): for a record of the input topic, the ids and
- * the projected event from a bounded, never-throwing parse; for a record of a repartition topic (a RoutedMessage),
- * its origin, its event (as an envelope, re-projected) and its urpCaseId; for a record that cannot be decoded, its
- * coordinates only. The message names the node, the stage and the error's name, plus its message with every
- * quoted part and long token removed. A failed punctuation has no record: it is logged, nothing is dead-lettered.
+ * the projected event from a bounded, never-throwing parse; for a record of a repartition topic (a RoutedMessage in
+ * msgpack, or JSON from an older version, decoded strictly within the internal-topic bounds), its origin, its event
+ * (as an envelope, re-projected) and its urpCaseId; for a record that cannot be decoded, its coordinates only. The
+ * message names the node, the stage and the error's name, plus its message with every quoted part and long token
+ * removed. A failed punctuation has no record: it is logged, nothing is dead-lettered.
  *
  * The handler never throws: if even the dead letter cannot be built, it returns a minimal one (coordinates only).
  */
@@ -20,12 +21,14 @@ import type {
   RecordErrorResponse,
   RecordFailure,
 } from '../topology/record-error.js';
+import { decodeCompat } from '../topology/serde.js';
 import type { IncomingRecord } from '../topology/task-engine.js';
 import type { CaseSyncMetrics } from './case-sync-metrics.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
 import { buildDlqRecord, deadLetterKey, payloadHash, replayLineage } from './domain/dlq-record.js';
 import type { DlqRecord } from './domain/event-contract.js';
 import { isValidId } from './domain/field-rules.js';
+import { findOverlongString } from './domain/input-bounds.js';
 import {
   idsOf,
   minimiseKey,
@@ -36,7 +39,7 @@ import {
   type EventIds,
 } from './domain/project.js';
 import { parseCaseEvent, readBoundedJson } from './domain/validate-event.js';
-import { decodeOrigin, type Origin } from './routed-event.js';
+import { decodeOrigin, internalTopicLimits, type Origin } from './routed-event.js';
 
 const CATEGORY = 'PROCESSING_ERROR';
 /** Largest epoch ms a Date can render. */
@@ -107,18 +110,31 @@ function salvageInput(record: IncomingRecord, settings: CaseSyncSettings): Salva
   return { origin: coordinatesOf(record, ids), ids, payload };
 }
 
-/** A record of a repartition topic: a RoutedMessage in JSON, decoded defensively; else its coordinates. */
+/**
+ * The value of a repartition record as a plain object, or undefined: decoded like its serde does (msgpack checked
+ * strictly: no extension types, BigInt, Dates, cycles; depth and size within the internal-topic bounds; JSON when
+ * it starts with `{`), and refused whole if any string or key is longer than MAX_STRING_LENGTH (as input is: a
+ * message we wrote never has one). Never throws.
+ */
+function readRepartitionValue(
+  value: Buffer | null,
+  settings: CaseSyncSettings,
+): Record<string, unknown> | undefined {
+  if (value === null) return undefined;
+  try {
+    const decoded = decodeCompat(value, internalTopicLimits(settings));
+    if (findOverlongString(decoded, settings.maxStringLength, settings.attributeAllowlist)) return undefined;
+    return decoded;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A record of a repartition topic: a RoutedMessage, decoded defensively; else its coordinates. */
 function salvageRepartition(record: IncomingRecord, settings: CaseSyncSettings): Salvage {
   try {
-    // Routed messages carry an origin besides the event: allow for it on top of the input bound.
-    const read = readBoundedJson(record.value, {
-      ...settings,
-      maxRecordBytes: settings.maxRecordBytes + 4_096,
-      maxNestingDepth: settings.maxNestingDepth + 1,
-    });
-    const msg = read.ok ? read.parsed : undefined;
-    if (typeof msg === 'object' && msg !== null && !Array.isArray(msg)) {
-      const m = msg as Record<string, unknown>;
+    const m = readRepartitionValue(record.value, settings);
+    if (m !== undefined) {
       const urpCaseId = isValidId(m.urpCaseId) ? m.urpCaseId : undefined;
       if (m.kind === 'event' || m.kind === 'resolve') {
         const payload = projectEventLike(m.event, settings.attributeAllowlist, urpCaseId);

@@ -1,10 +1,13 @@
 /**
- * Messages on the application's repartition topics (JSON): a validated event on its way to its case, an index
- * entry ucmCaseId -> urpCaseId, or an event that still needs its urpCaseId resolved. Each event carries where it
- * came from, so a later dead-letter record has full context. Events are normalised (contract fields and
- * allowlisted attributes only) and the origin carries no value and no key other than one of the event's ids: a
- * dead letter rebuilds the event from `event` (project.ts `toEnvelope`).
+ * Messages on the application's repartition topics (msgpack, JSON from versions before ADR 0006; see
+ * {@link routedMessageSerde}): a validated event on its way to its case, an index entry ucmCaseId -> urpCaseId,
+ * or an event that still needs its urpCaseId resolved. Each event carries where it came from, so a later
+ * dead-letter record has full context. Events are normalised (contract fields and allowlisted attributes only)
+ * and the origin carries no value and no key other than one of the event's ids: a dead letter rebuilds the event
+ * from `event` (project.ts `toEnvelope`).
  */
+import { compatSerde, type CompatLimits, type Serde } from '../topology/serde.js';
+import type { CaseSyncSettings } from './domain/case-sync-settings.js';
 import { runFromHeaders, RUN_HEADERS, type ReplayLineage } from './domain/dlq-record.js';
 import type { CaseEvent, StatusChanged } from './domain/event-contract.js';
 import { isoTimeMs, isValidId } from './domain/field-rules.js';
@@ -30,6 +33,27 @@ export type RoutedMessage =
   | { readonly kind: 'event'; readonly event: CaseEvent; readonly urpCaseId: string; readonly origin: Origin }
   | { readonly kind: 'index'; readonly ucmCaseId: string; readonly urpCaseId: string }
   | { readonly kind: 'resolve'; readonly event: StatusChanged; readonly origin: Origin };
+
+/**
+ * What a value on an internal topic may be, for its serde and for the record-error handler's salvage: the depth
+ * of the input bound plus two (a message nests its event one level below the top; an origin's lineage is at depth
+ * three), and 8 x MAX_RECORD_BYTES + 64 KiB. A message is its normalised event (a projection of an input of at
+ * most MAX_RECORD_BYTES) plus an origin of well under 1 KiB; msgpack writes a short JSON number such as `9e9,` in
+ * 9 bytes (2.25x) and JSON.stringify (the previous version) `1e20,` in 22 (4.4x): nothing we wrote comes near
+ * the bound, which only stops a foreign value from costing more than a valid one.
+ */
+export function internalTopicLimits(settings: CaseSyncSettings): CompatLimits {
+  return { maxDepth: settings.maxNestingDepth + 2, maxBytes: 8 * settings.maxRecordBytes + 65_536 };
+}
+
+/**
+ * The serde of the repartition topics (by-urp, by-ucm, resolved): compact msgpack, reading the JSON of the
+ * previous version too (a value starting with `{`), within {@link internalTopicLimits}. A value it cannot read
+ * throws `USC_ERR_SERDE_FAILED` and becomes one PROCESSING_ERROR dead letter (record-error-handler.ts).
+ */
+export function routedMessageSerde(settings: CaseSyncSettings): Serde<RoutedMessage | null> {
+  return compatSerde<RoutedMessage>(internalTopicLimits(settings));
+}
 
 /** A pending (unresolved) event in the correlation store. */
 export interface PendingEvent {

@@ -32,7 +32,16 @@ export type {
 } from './processor.js';
 export type { Headers, RecordMetadata, StreamRecord } from './record.js';
 export { withRecord } from './record.js';
-export { bytesSerde, jsonSerde, msgpackSerde, stringSerde, type Serde } from './serde.js';
+export {
+  bytesSerde,
+  compatSerde,
+  decodeCompat,
+  jsonSerde,
+  msgpackSerde,
+  stringSerde,
+  type CompatLimits,
+  type Serde,
+} from './serde.js';
 export { compareTaskIds, parseTaskId, taskIdToString, type TaskId } from './task-id.js';
 export { changelogTopicName, internalTopicName, type Topology, type Subtopology } from './topology.js';
 export { resolvePartitionCounts } from './partitions.js';

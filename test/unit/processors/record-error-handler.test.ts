@@ -4,6 +4,7 @@
  * handler never throws, and every dead letter is counted.
  */
 import { createHash } from 'node:crypto';
+import { Packr } from 'msgpackr';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { sanitizeErrorMessage } from '../../../common/sanitize.js';
@@ -16,7 +17,11 @@ import {
   caseSyncRecordErrorHandler,
   processingErrorMessage,
 } from '../../../processors/record-error-handler.js';
-import type { RoutedMessage } from '../../../processors/routed-event.js';
+import {
+  internalTopicLimits,
+  routedMessageSerde,
+  type RoutedMessage,
+} from '../../../processors/routed-event.js';
 import type { Logger } from '../../../topology/processor.js';
 import type { RecordFailure, RecordErrorResponse } from '../../../topology/record-error.js';
 import type { IncomingRecord } from '../../../topology/task-engine.js';
@@ -377,6 +382,245 @@ describe('record-error handler', () => {
       jsonSerde<{ urpCaseId: string }>(),
     );
     expect([...output.readKeyValuesToMap().keys()]).toEqual(['R1']);
+  });
+});
+
+/** msgpackr with every default on: what a hostile producer with write access could put on an internal topic. */
+const anything = new Packr({ moreTypes: true, structuredClone: true, useRecords: false });
+/** A fixmap of one string key and already-encoded value bytes. */
+const map1 = (key: string, value: Buffer) => Buffer.concat([Buffer.from([0x81]), anything.pack(key), value]);
+const routedMsg = (h: ReturnType<typeof setup>) => {
+  const parsed = parseCaseEvent(
+    Buffer.from(
+      JSON.stringify(
+        statusChanged({
+          eventId: 'e3',
+          ucmCaseId: 'U3',
+          oldStatus: 'OPEN',
+          newStatus: 'CLOSED',
+          statusChangedAt: at(3),
+          reason: 'done',
+        }),
+      ),
+    ),
+    h.settings,
+  );
+  if (!parsed.ok || parsed.event.eventType !== 'CASE_STATUS_CHANGED') throw new Error('setup');
+  return parsed.event;
+};
+
+describe('record-error handler on msgpack repartition records', () => {
+  it('salvages a msgpack record exactly as the JSON one of the previous version, without sensitive fields', () => {
+    const h = setup();
+    const event = routedMsg(h);
+    const msg = {
+      kind: 'event',
+      event: { ...event, urpCaseId: 'R3', extra: MARKER, reason: undefined },
+      urpCaseId: 'R3',
+      origin: {
+        topic: 'ucm-case-events',
+        partition: 5,
+        offset: '1234',
+        key: MARKER,
+        payloadHash: sha('original'),
+        payloadSize: 321,
+        lineage: { retryCount: 2, firstFailureMs: Date.parse('2026-01-01T00:00:00Z') },
+        payload: { note: MARKER },
+      },
+    } as unknown as RoutedMessage;
+    const packed = routedMessageSerde(h.settings).serialize(msg)!;
+    expect(packed[0]).not.toBe(0x7b);
+    expect(packed.toString('latin1')).toContain(MARKER); // the hostile fields are on the wire ...
+    const fromMsgpack = deadLetters(
+      h.handler(failure(record('usc-resolved-repartition', 'R3', packed), new RangeError('boom'), 'apply')),
+    );
+    const fromJson = deadLetters(
+      h.handler(
+        failure(
+          record('usc-resolved-repartition', 'R3', Buffer.from(JSON.stringify(msg))),
+          new RangeError('boom'),
+          'apply',
+        ),
+      ),
+    );
+    expect(fromMsgpack).toEqual(fromJson);
+    expect(fromMsgpack[0]!.value).toMatchObject({
+      originalTopic: 'ucm-case-events',
+      originalPartition: 5,
+      originalOffset: '1234',
+      originalKey: null,
+      originalKeyHash: sha(MARKER),
+      eventId: 'e3',
+      retryCount: 2,
+      payloadHash: sha('original'),
+      payload: toEnvelope({ ...event, urpCaseId: 'R3', reason: undefined }),
+    });
+    expect(fromMsgpack[0]!.text).not.toContain(MARKER); // ... and none of them reaches the dead letter
+
+    // An index message: its ids and the repartition record's own coordinates.
+    const index = routedMessageSerde(h.settings).serialize({
+      kind: 'index',
+      ucmCaseId: 'U3',
+      urpCaseId: 'R3',
+    })!;
+    const [indexed] = deadLetters(
+      h.handler(failure(record('usc-by-ucm-repartition', 'U3', index, '9'), new Error('x'), 'correlate')),
+    );
+    expect(indexed!.key).toBe('U3');
+    expect(indexed!.value).toMatchObject({ originalOffset: '9', originalKey: 'U3', payloadHash: sha(index) });
+  });
+
+  it('reads wrong types and 64-bit integers defensively: numbers, never BigInt, and only well-typed fields', () => {
+    const h = setup();
+    const event = routedMsg(h);
+    const value = anything.pack({
+      kind: 'resolve',
+      // (through JSON first: the normalised event has undefined fields, which msgpackr would write as extensions)
+      event: {
+        ...JSON.parse(JSON.stringify(event)),
+        eventId: 42,
+        source: [MARKER],
+        reason: { text: MARKER },
+      },
+      urpCaseId: 7,
+      origin: {
+        topic: 'ucm-case-events',
+        partition: 2n ** 63n, // uint64 on the wire
+        offset: '5',
+        payloadHash: sha('original'),
+        lineage: { retryCount: 2n }, // int64 on the wire
+      },
+    });
+    expect(value.includes(Buffer.from([0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0]))).toBe(true);
+    const [dead] = deadLetters(
+      h.handler(failure(record('usc-by-ucm-repartition', MARKER, value, '3'), new Error('x'), 'correlate')),
+    );
+    // The partition is no safe integer: the origin is refused, the record's own coordinates stand in.
+    expect(dead!.value).toMatchObject({
+      originalTopic: 'usc-by-ucm-repartition',
+      originalOffset: '3',
+      originalKey: null,
+      originalKeyHash: sha(MARKER),
+      eventId: null,
+      payloadHash: sha(value),
+      payload: {
+        eventType: 'CASE_STATUS_CHANGED',
+        eventTime: event.eventTime,
+        payload: { ucmCaseId: 'U3', oldStatus: 'OPEN', newStatus: 'CLOSED', statusChangedAt: at(3) },
+      },
+    });
+    expect(dead!.value.payload).not.toHaveProperty('eventId');
+    expect(dead!.value.payload).not.toHaveProperty('source');
+    expect(dead!.text).not.toContain(MARKER);
+  });
+
+  it('uses only the coordinates of hostile msgpack (extensions, cycles, depth, size, lies) and never throws', () => {
+    const h = setup();
+    const limits = internalTopicLimits(h.settings);
+    const valid = routedMessageSerde(h.settings).serialize({
+      kind: 'resolve',
+      event: routedMsg(h),
+      origin: { topic: 'ucm-case-events', partition: 1, offset: '1', key: 'U3', payloadHash: sha('x') },
+    } as RoutedMessage)!;
+    const kindEvent = (value: Buffer) =>
+      Buffer.concat([
+        Buffer.from([0x82]),
+        anything.pack('kind'),
+        anything.pack('event'),
+        anything.pack('event'),
+        value,
+      ]);
+    const hostile: [string, Buffer][] = [
+      ['Error extension', kindEvent(anything.pack(new TypeError(MARKER)))],
+      ['Set extension', kindEvent(anything.pack(new Set([MARKER])))],
+      ['RegExp extension', kindEvent(anything.pack(new RegExp(MARKER)))],
+      ['Date extension', kindEvent(anything.pack(new Date(0)))],
+      ['BigInt extension', kindEvent(anything.pack(2n ** 80n))],
+      ['undefined extension', kindEvent(Buffer.from([0xd4, 0x00, 0x00]))],
+      ['binary', kindEvent(anything.pack(Buffer.from(MARKER)))],
+      ['a Map with non-string keys', kindEvent(anything.pack(new Map<unknown, string>([[1, MARKER]])))],
+      [
+        'a structured-clone cycle',
+        kindEvent(Buffer.from([0xd6, 0x69, 0, 0, 0, 1, 0x91, 0xd6, 0x70, 0, 0, 0, 1])),
+      ],
+      [
+        '1,000,000 levels deep',
+        kindEvent(Buffer.concat([Buffer.alloc(1_000_000, 0x91), anything.pack(MARKER)])),
+      ],
+      [
+        'an array of 2^32-1 items',
+        kindEvent(Buffer.concat([Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]), anything.pack(MARKER)])),
+      ],
+      [
+        'a string longer than it is',
+        kindEvent(Buffer.concat([Buffer.from([0xdb, 0x7f, 0xff, 0xff, 0xff]), Buffer.from(MARKER)])),
+      ],
+      ['NaN', kindEvent(Buffer.from([0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]))],
+      ['trailing bytes', Buffer.concat([valid, anything.pack(MARKER)])],
+      ['truncated', valid.subarray(0, valid.length - 3)],
+      ['a top-level string', anything.pack(MARKER)],
+      ['a string over MAX_STRING_LENGTH', kindEvent(anything.pack({ reason: MARKER.repeat(1_000) }))],
+      [
+        'larger than the internal-topic bound',
+        map1('kind', anything.pack(MARKER.repeat(limits.maxBytes! / MARKER.length))),
+      ],
+      ['0x7b then msgpack', Buffer.concat([Buffer.from([0x7b]), valid])],
+    ];
+    for (const [name, value] of hostile) {
+      const r = record('usc-by-urp-repartition', MARKER, value, '11');
+      const response = h.handler({ ...failure(r, new Error('x'), 'apply'), stage: 'deserialize' });
+      const [dead] = deadLetters(response);
+      expect(dead!.key, name).toBe(sha(value));
+      expect(dead!.value, name).toMatchObject({
+        originalTopic: 'usc-by-urp-repartition',
+        originalOffset: '11',
+        originalKey: null,
+        originalKeyHash: sha(MARKER),
+        eventId: null,
+        payloadSize: value.length,
+      });
+      expect(dead!.value, name).not.toHaveProperty('payload');
+      expect(dead!.text, name).not.toContain(MARKER);
+    }
+    expect(h.logger.lines.join()).not.toContain(MARKER);
+  });
+
+  it('dead-letters hostile msgpack on each internal topic on the TopologyTestDriver, and goes on', async () => {
+    const settings = caseSyncSettingsOf();
+    const driver = new TopologyTestDriver(
+      caseSyncTopology(settings, { metrics: createCaseSyncMetrics(new Registry()), applicationId: 'usc' }),
+      { applicationId: 'usc', initialWallClockMs: NOW },
+    );
+    const cycle = Buffer.from([0x81, 0xa1, 0x61, 0xd6, 0x69, 0, 0, 0, 1, 0x91, 0xd6, 0x70, 0, 0, 0, 1]);
+    const deep = Buffer.concat([
+      Buffer.from([0x81, 0xa1, 0x61]),
+      Buffer.alloc(100_000, 0x91),
+      anything.pack(MARKER),
+    ]);
+    const bigint = map1('kind', anything.pack(2n ** 80n));
+    for (const topic of ['usc-by-urp-repartition', 'usc-by-ucm-repartition', 'usc-resolved-repartition']) {
+      const t = driver.createInputTopic(topic, stringSerde, bytesSerde);
+      for (const value of [cycle, deep, bigint]) await t.pipeInput('R1', value);
+    }
+    await driver
+      .createInputTopic(settings.inputTopic, stringSerde, bytesSerde)
+      .pipeInput('U1', Buffer.from(JSON.stringify(created)));
+    const dead = driver
+      .createOutputTopic(settings.dlqTopic, stringSerde, jsonSerde<DlqRecord>())
+      .readValuesToList();
+    expect(dead).toHaveLength(9);
+    for (const d of dead) {
+      expect(d).toMatchObject({ errorCategory: 'PROCESSING_ERROR', eventId: null, replayEligible: true });
+      expect(d!.errorMessage).toMatch(/^processing failed in [\w-]+ \(deserialize\): UscError: /);
+    }
+    expect(JSON.stringify(dead)).not.toContain(MARKER);
+    const output = driver.createOutputTopic(
+      settings.outputTopic,
+      stringSerde,
+      jsonSerde<{ urpCaseId: string }>(),
+    );
+    expect([...output.readKeyValuesToMap().keys()]).toEqual(['R1']);
+    await driver.close();
   });
 });
 
