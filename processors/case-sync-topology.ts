@@ -69,7 +69,12 @@ export function caseSyncTopology(
     )
     .addStateStore(keyValueStore(CASE_STORE), 'apply')
     .addStateStore(keyValueStore(HISTORY_STORE), 'apply')
-    .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], { keySerde: stringSerde, valueSerde: json })
+    .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], {
+      keySerde: stringSerde,
+      valueSerde: json,
+      // Compacted, one record per URP case: a case changed several times within a commit is published once.
+      latestPerKey: true,
+    })
     .onRecordError(
       caseSyncRecordErrorHandler({
         settings,
