@@ -10,6 +10,10 @@ import { DLQ_CATEGORIES, EVENT_TYPES, RUN_KINDS, type CaseEvent } from './domain
 export type EventOrigin = 'live' | 'backfill' | 'dlq-replay';
 export const originOf = (event: Pick<CaseEvent, 'run'>): EventOrigin => event.run?.kind ?? 'live';
 
+/** The clocks that can expire a pending correlation (label `clock` of ucm_case_events_correlation_expired_total). */
+export const CORRELATION_CLOCKS = ['stream-time', 'wall-clock'] as const;
+export type CorrelationClock = (typeof CORRELATION_CLOCKS)[number];
+
 export interface CaseSyncMetrics {
   readonly consumed: Counter<'type'>;
   readonly failed: Counter<'reason'>;
@@ -18,6 +22,11 @@ export interface CaseSyncMetrics {
   /** Labels: late, and origin (live | backfill | dlq-replay, see {@link originOf}). */
   readonly applied: Counter<'late' | 'origin'>;
   readonly pendingCorrelations: Gauge;
+  /**
+   * Pending events dead-lettered UNRESOLVED_CORRELATION, by the clock that decided: stream-time (their due time
+   * passed in stream time) or wall-clock (the fallback of an idle partition, ADR 0007).
+   */
+  readonly correlationsExpired: Counter<'clock'>;
   readonly dlqWrites: Counter<'category'>;
 }
 
@@ -36,6 +45,7 @@ export function initialiseCaseSyncMetrics(metrics: CaseSyncMetrics): CaseSyncMet
     metrics.failed.inc({ reason: category }, 0);
     metrics.dlqWrites.inc({ category }, 0);
   }
+  for (const clock of CORRELATION_CLOCKS) metrics.correlationsExpired.inc({ clock }, 0);
   for (const late of ['false', 'true']) {
     for (const origin of ['live', ...RUN_KINDS]) metrics.applied.inc({ late, origin }, 0);
   }
@@ -78,6 +88,14 @@ function declareCaseSyncMetrics(registry: Registry): CaseSyncMetrics {
     pendingCorrelations: new Gauge({
       name: 'ucm_case_events_pending_correlations',
       help: 'Events without urpCaseId waiting for their CASE_CREATED (on this instance)',
+      registers,
+    }),
+    correlationsExpired: new Counter({
+      name: 'ucm_case_events_correlation_expired_total',
+      help:
+        'Events without urpCaseId dead-lettered because no CASE_CREATED came within CORRELATION_GRACE_MS, by the ' +
+        'clock that decided: stream-time, or wall-clock (the fallback of a partition that receives no records)',
+      labelNames: ['clock'],
       registers,
     }),
     dlqWrites: new Counter({

@@ -184,7 +184,9 @@ describe('data minimisation end to end', () => {
       ),
     );
     const storedWhilePending = await h.stores();
-    await h.driver.advanceWallClockTime(61_000);
+    // Nothing follows in stream time: the idle-partition fallback expires s3 once the wall clock is a grace
+    // period past its due time (ADR 0007).
+    await h.driver.advanceWallClockTime(121_000);
 
     const dead = h.dlq.readRecordsToList();
     expect(dead.map((d) => [d.value!.errorCategory, d.value!.eventId]).sort()).toEqual(
@@ -351,14 +353,21 @@ describe('data minimisation end to end', () => {
       'ucm_case_events_pending_correlations 5',
     ]);
 
-    // The index releases e61; the broken entry of the same UCM case is dead-lettered, not the CASE_CREATED.
+    // The index releases e61; the broken entry of the same UCM case is dead-lettered, not the CASE_CREATED. The
+    // first punctuation after the restart indexes the entries that have no due time (as the previous version wrote
+    // them) and dead-letters those it cannot read (ADR 0007).
     await h.send(
       caseCreated({ eventId: 'c6', ucmCaseId: 'U600', urpCaseId: 'R6', createdAt: at(1) }),
       'U600',
     );
     expect(h.output.readKeyValuesToMap().get('R6')).toMatchObject({ status: 'CLOSED', eventCount: 2 });
-    const [released] = h.dlq.readValuesToList();
-    expect(released).toMatchObject({
+    const broken = h.dlq.readRecordsToList();
+    expect(broken.map((d) => [d.key, d.value!.errorCategory])).toEqual([
+      ['e60', 'PROCESSING_ERROR'],
+      ['e50', 'PROCESSING_ERROR'],
+      ['e51', 'PROCESSING_ERROR'],
+    ]);
+    expect(broken[0]!.value).toMatchObject({
       errorCategory: 'PROCESSING_ERROR',
       eventId: 'e60',
       originalTopic: 'usc-pending-correlation-changelog',
@@ -366,16 +375,7 @@ describe('data minimisation end to end', () => {
         'processing failed in correlate (process): MalformedPendingEvent: pending entry field event is missing or malformed',
       payload: { eventId: 'e60', payload: { ucmCaseId: 'U600' } },
     });
-
-    await h.driver.advanceWallClockTime(61_000);
-    const dead = h.dlq.readRecordsToList();
-    expect(dead.map((d) => [d.key, d.value!.errorCategory]).sort()).toEqual([
-      ['e50', 'PROCESSING_ERROR'],
-      ['e51', 'PROCESSING_ERROR'],
-      ['e9', 'UNRESOLVED_CORRELATION'],
-    ]);
-    const e51 = dead.find((d) => d.key === 'e51')!.value!;
-    expect(e51).toMatchObject({
+    expect(broken[2]!.value).toMatchObject({
       originalTopic: 'ucm-case-events',
       originalOffset: '17',
       originalKey: null,
@@ -384,9 +384,19 @@ describe('data minimisation end to end', () => {
         'processing failed in correlate (punctuate): MalformedPendingEvent: pending entry field event.eventTime is missing or malformed',
       payload: { eventId: 'e51', eventType: 'CASE_STATUS_CHANGED', payload: { ucmCaseId: 'U501' } },
     });
+
+    // e9 still waits; no record follows, so the idle-partition fallback expires it.
+    await h.driver.advanceWallClockTime(121_000);
+    const expired = h.dlq.readRecordsToList();
+    expect(expired.map((d) => [d.key, d.value!.errorCategory])).toEqual([['e9', 'UNRESOLVED_CORRELATION']]);
+    const dead = [...broken, ...expired];
     expect(JSON.stringify(dead)).not.toContain(MARKER);
     expect(h.logger.lines.join('\n')).not.toContain(MARKER);
-    expect(await h.driver.getKeyValueStore('pending-correlation').approximateNumEntries()).toBe(0);
+    // Nothing is left but the saved stream time: no pending event, no due-index key.
+    const left: string[] = [];
+    for await (const { key } of h.driver.getKeyValueStore<string, unknown>('pending-correlation').range())
+      left.push(key);
+    expect(left).toEqual(['~stream-time']);
     expect(await h.metric('ucm_case_events_pending_correlations')).toEqual([
       'ucm_case_events_pending_correlations 0',
     ]);
