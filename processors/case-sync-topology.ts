@@ -1,12 +1,16 @@
 /**
- * The URP case-sync topology:
+ * The URP case-sync topology (ADR 0008):
  *
+ *   sub-topology 0 (partitioned by ucmCaseId)                             sub-topology 1 (by urpCaseId)
  *   ucm-case-events --validate--> dlq (invalid)
- *                         |--> by-urp  (repartition by urpCaseId) ------------------------------+
- *                         '--> by-ucm  (repartition by ucmCaseId) --correlate--> resolved ------+--> apply --> urp-case-sync
- *                                       [ucm-index, pending-correlation]   '--> dlq (unresolved)   [cases, case-history]
+ *                        |--> by-urp (repartition by urpCaseId) ----------------------> apply --> urp-case-sync
+ *                        |--> correlate (in place: the record is on its ucmCaseId's        ^     [cases, case-history]
+ *                        |     partition)  [ucm-index, pending-correlation]               |
+ *                        '--> by-ucm (all other records) --> correlate --> by-urp ---------'
+ *                                                                  '--> dlq (unresolved)
  *
- * by-urp and resolved are co-partitioned (same count), so one task owns a case whichever way its events came.
+ * by-ucm is read by the sub-topology that writes it (co-partitioned with the input). apply also reads `resolved`,
+ * the previous version's hop from correlate, for records it left there (no longer written).
  * The repartition topics carry msgpack and are read as msgpack or, for records of the previous version, JSON
  * (routed-event.ts `routedMessageSerde`, ADR 0006); the dead-letter and output topics carry JSON.
  *
@@ -40,49 +44,57 @@ export function caseSyncTopology(
   const routed = routedMessageSerde(settings);
   const json = jsonSerde<unknown>();
   const consumer = deps.applicationId;
-  return new TopologyBuilder()
-    .addSource('ucm-events', settings.inputTopic, { keySerde: bytesSerde, valueSerde: bytesSerde })
-    .addProcessor('validate', validateProcessor(settings, deps.metrics, consumer) as never, 'ucm-events')
-    .addSink(VALIDATE_CHILDREN.dlq, settings.dlqTopic, ['validate'], {
-      keySerde: stringSerde,
-      valueSerde: json,
-    })
-    .addRepartition(REPARTITIONS.byUrp, ['validate'], { keySerde: stringSerde, valueSerde: routed })
-    .addRepartition(REPARTITIONS.byUcm, ['validate'], { keySerde: stringSerde, valueSerde: routed })
-    .addProcessor(
-      'correlate',
-      correlateProcessor(settings, deps.metrics, consumer) as never,
-      REPARTITIONS.byUcm,
-    )
-    .addStateStore(keyValueStore(INDEX_STORE), 'correlate')
-    .addStateStore(keyValueStore(PENDING_STORE), 'correlate')
-    .addSink(CORRELATE_CHILDREN.dlq, settings.dlqTopic, ['correlate'], {
-      keySerde: stringSerde,
-      valueSerde: json,
-    })
-    .addRepartition(REPARTITIONS.resolved, ['correlate'], { keySerde: stringSerde, valueSerde: routed })
-    .addProcessor(
-      'apply',
-      applyProcessor(settings, deps.metrics) as never,
-      REPARTITIONS.byUrp,
-      REPARTITIONS.resolved,
-    )
-    .addStateStore(keyValueStore(CASE_STORE), 'apply')
-    .addStateStore(keyValueStore(HISTORY_STORE), 'apply')
-    .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], {
-      keySerde: stringSerde,
-      valueSerde: json,
-      // Compacted, one record per URP case: a case changed several times within a commit is published once.
-      latestPerKey: true,
-    })
-    .onRecordError(
-      caseSyncRecordErrorHandler({
-        settings,
-        metrics: deps.metrics,
-        consumer,
-        logger: (deps.logger ?? silentLogger).child({ component: 'record-error-handler' }),
-      }),
-      { deadLetterTopic: settings.dlqTopic },
-    )
-    .build();
+  return (
+    new TopologyBuilder()
+      .addSource('ucm-events', settings.inputTopic, { keySerde: bytesSerde, valueSerde: bytesSerde })
+      .addProcessor('validate', validateProcessor(settings, deps.metrics, consumer) as never, 'ucm-events')
+      .addSink(VALIDATE_CHILDREN.dlq, settings.dlqTopic, ['validate'], {
+        keySerde: stringSerde,
+        valueSerde: json,
+      })
+      .addRepartition(REPARTITIONS.byUcm, ['validate'], { keySerde: stringSerde, valueSerde: routed })
+      // In place from validate (records on their ucmCaseId's partition), or through by-ucm (all others).
+      .addProcessor(
+        'correlate',
+        correlateProcessor(settings, deps.metrics, consumer) as never,
+        'validate',
+        REPARTITIONS.byUcm,
+      )
+      .addStateStore(keyValueStore(INDEX_STORE), 'correlate')
+      .addStateStore(keyValueStore(PENDING_STORE), 'correlate')
+      .addSink(CORRELATE_CHILDREN.dlq, settings.dlqTopic, ['correlate'], {
+        keySerde: stringSerde,
+        valueSerde: json,
+      })
+      .addRepartition(REPARTITIONS.byUrp, ['validate', 'correlate'], {
+        keySerde: stringSerde,
+        valueSerde: routed,
+      })
+      // The previous version's hop from correlate to apply: read for what it left there, no longer written.
+      .addRepartition(REPARTITIONS.resolved, ['correlate'], { keySerde: stringSerde, valueSerde: routed })
+      .addProcessor(
+        'apply',
+        applyProcessor(settings, deps.metrics) as never,
+        REPARTITIONS.byUrp,
+        REPARTITIONS.resolved,
+      )
+      .addStateStore(keyValueStore(CASE_STORE), 'apply')
+      .addStateStore(keyValueStore(HISTORY_STORE), 'apply')
+      .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], {
+        keySerde: stringSerde,
+        valueSerde: json,
+        // Compacted, one record per URP case: a case changed several times within a commit is published once.
+        latestPerKey: true,
+      })
+      .onRecordError(
+        caseSyncRecordErrorHandler({
+          settings,
+          metrics: deps.metrics,
+          consumer,
+          logger: (deps.logger ?? silentLogger).child({ component: 'record-error-handler' }),
+        }),
+        { deadLetterTopic: settings.dlqTopic },
+      )
+      .build()
+  );
 }

@@ -65,7 +65,15 @@ import { decodeOrigin, readPendingEvent, type PendingEvent, type RoutedMessage }
 
 export const INDEX_STORE = 'ucm-index';
 export const PENDING_STORE = 'pending-correlation';
-export const CORRELATE_CHILDREN = { resolved: 'resolved-sink', dlq: 'dlq-unresolved' } as const;
+/**
+ * A resolved event goes straight to `by-urp` (the apply sub-topology's input). `legacyResolved` is the `resolved`
+ * topic of the previous version: still declared (and read by apply) for records it left there, never written.
+ */
+export const CORRELATE_CHILDREN = {
+  resolved: 'by-urp-sink',
+  legacyResolved: 'resolved-sink',
+  dlq: 'dlq-unresolved',
+} as const;
 const NODE = 'correlate';
 /** Most pending events one punctuation expires (the rest: the next punctuation); bounds one transaction. */
 export const EXPIRE_BATCH = 1_000;

@@ -3,7 +3,10 @@
  * dead-letter record (category, a message naming the field and the rule, origin, and a projection: identifiers
  * only, or the known fields when the category is replay-eligible). Valid -> the normalised event, re-keyed by
  * urpCaseId towards its case; a CASE_CREATED also feeds the ucmCaseId index; a status change without urpCaseId
- * goes to correlation (keyed by ucmCaseId). The original key travels only if it is one of the event's ids. The
+ * goes to correlation (keyed by ucmCaseId). Correlation happens in place, in this task, when the record sits on
+ * the partition its ucmCaseId belongs to (UCMv2 keys its events by ucmCaseId): no repartition hop; otherwise
+ * through the `by-ucm` repartition topic, read by the same sub-topology on the right partition. The original
+ * key travels only if it is one of the event's ids. The
  * run headers of an operator run (x-usc-run-id / x-usc-run-kind) become the event's `run`.
  * Nothing is dropped, and no input value reaches a log line.
  */
@@ -24,7 +27,12 @@ import { idsOf, minimiseKey } from './domain/project.js';
 import { parseCaseEvent } from './domain/validate-event.js';
 import type { Origin, RoutedMessage } from './routed-event.js';
 
-export const VALIDATE_CHILDREN = { byUrp: 'by-urp-sink', byUcm: 'by-ucm-sink', dlq: 'dlq-invalid' } as const;
+export const VALIDATE_CHILDREN = {
+  byUrp: 'by-urp-sink',
+  byUcm: 'by-ucm-sink',
+  dlq: 'dlq-invalid',
+  correlate: 'correlate',
+} as const;
 
 export function validateProcessor(
   settings: CaseSyncSettings,
@@ -98,6 +106,11 @@ export function validateProcessor(
         // The operator run (backfill, dlq replay) that published the record, from its headers (id pattern only).
         const run = runFromHeaders(record.headers);
         const event = run ? { ...parsed.event, run } : parsed.event;
+        // In place when this partition is the one by-ucm would send the ucmCaseId to (same count: co-partitioned).
+        const correlation =
+          ctx.partitionFor(VALIDATE_CHILDREN.byUcm, event.ucmCaseId) === meta.partition
+            ? VALIDATE_CHILDREN.correlate
+            : VALIDATE_CHILDREN.byUcm;
         if (event.eventType === 'CASE_CREATED') {
           await ctx.forward(
             {
@@ -105,7 +118,7 @@ export function validateProcessor(
               value: { kind: 'index', ucmCaseId: event.ucmCaseId, urpCaseId: event.urpCaseId },
               ...out,
             },
-            VALIDATE_CHILDREN.byUcm,
+            correlation,
           );
         }
         if (event.urpCaseId !== undefined) {
@@ -120,7 +133,7 @@ export function validateProcessor(
         } else if (event.eventType === 'CASE_STATUS_CHANGED') {
           await ctx.forward(
             { key: event.ucmCaseId, value: { kind: 'resolve', event, origin }, ...out },
-            VALIDATE_CHILDREN.byUcm,
+            correlation,
           );
         }
         metrics.consumed.inc({ type: event.eventType });

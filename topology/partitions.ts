@@ -1,7 +1,8 @@
 /**
  * Partition counts of every topic a topology touches, from the counts of the external topics that exist:
  *  - a repartition topic has its fixed count, or the largest count among the sources of the subtopology that
- *    writes it (resolved to a fixed point, since repartition topics can feed each other);
+ *    writes it (itself excepted, when that subtopology also reads it; resolved to a fixed point, since
+ *    repartition topics can feed each other);
  *  - a changelog topic has its store's subtopology count (one changelog partition per task);
  *  - all source topics of a subtopology must have the same count (co-partitioning), else USC_ERR_TOPOLOGY_COPARTITION
  *    naming the subtopology, topics and counts.
@@ -56,7 +57,11 @@ export function resolvePartitionCounts(
     for (const [name, topic] of topology.internalTopics) {
       if (topic.partitions !== undefined) continue;
       const writer = writerOf(name);
-      const sourceCounts = (writer?.sourceTopics ?? []).map((t) => counts.get(kafkaName(t)));
+      // A subtopology may read the repartition topic it writes (records it cannot handle where they are go
+      // round once): its count then follows the writer's other sources.
+      const sourceCounts = (writer?.sourceTopics ?? [])
+        .filter((t) => t !== name)
+        .map((t) => counts.get(kafkaName(t)));
       if (sourceCounts.length === 0 || sourceCounts.some((n) => n === undefined)) continue;
       const n = Math.max(...(sourceCounts as number[]));
       const key = internalTopicName(applicationId, name);

@@ -44,6 +44,12 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   currentSystemTimeMs(): number;
   /** Source of the record being processed; undefined inside a punctuation. */
   recordMetadata(): RecordMetadata | undefined;
+  /**
+   * The partition the sink `childName` (a child of this processor, or a sink below it through repartitions'
+   * names) would send `key` to: lets a processor tell whether a record already sits on the partition its key
+   * belongs to (and can be handled in place) or must be repartitioned first.
+   */
+  partitionFor(childName: string, key: KOut): number;
   /** Asks the runtime to commit this task as soon as the current record is done. */
   requestCommit(): void;
 }

@@ -1,6 +1,7 @@
 /**
- * The case-sync topology's repartition topics (by-urp, by-ucm, resolved) carry msgpack (ADR 0006), and records
- * the previous version wrote there in JSON are still read during an upgrade, with the same result.
+ * The case-sync topology's repartition topics (by-urp, by-ucm) carry msgpack (ADR 0006), and records the previous
+ * version wrote there in JSON are still read during an upgrade, with the same result; `resolved`, the previous
+ * version's hop from correlate to apply, is still read (ADR 0008).
  */
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
@@ -10,6 +11,7 @@ import { caseSyncTopology, REPARTITIONS } from '../../../processors/case-sync-to
 import type { CaseEvent, CaseRecord, DlqRecord } from '../../../processors/domain/event-contract.js';
 import { parseCaseEvent } from '../../../processors/domain/validate-event.js';
 import { routedMessageSerde, type Origin, type RoutedMessage } from '../../../processors/routed-event.js';
+import { partitionForKey } from '../../../kafka/partitioner.js';
 import { isMsgpackMapHeader } from '../../../topology/plain-msgpack.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
@@ -84,14 +86,18 @@ function messages(): { byUrp: [string, RoutedMessage][]; byUcm: [string, RoutedM
 }
 
 describe('internal topics', () => {
-  it('carry msgpack maps on by-urp, by-ucm and resolved, smaller than the JSON', async () => {
+  it('carry msgpack maps on by-urp and by-ucm, smaller than the JSON; resolved is no longer written', async () => {
     const h = harness();
     const input = h.driver.createInputTopic(settings.inputTopic, stringSerde, bytesSerde);
-    await input.pipeInput('U1', Buffer.from(JSON.stringify(changed))); // waits for the index
-    await input.pipeInput('U1', Buffer.from(JSON.stringify(created)));
+    // Keyed otherwise than by ucmCaseId (on another partition): correlation goes round through by-ucm.
+    const elsewhere = ['a', 'b', 'c', 'd'].find(
+      (k) => partitionForKey(Buffer.from(k), 3) !== partitionForKey(Buffer.from('U1'), 3),
+    )!;
+    await input.pipeInput(elsewhere, Buffer.from(JSON.stringify(changed))); // waits for the index
+    await input.pipeInput(elsewhere, Buffer.from(JSON.stringify(created)));
     const serde = routedMessageSerde(settings);
     const kinds: Record<string, string[]> = {};
-    for (const name of Object.values(REPARTITIONS)) {
+    for (const name of [REPARTITIONS.byUrp, REPARTITIONS.byUcm]) {
       const records = h.raw(name);
       expect(records.length, name).toBeGreaterThan(0);
       for (const r of records) {
@@ -101,11 +107,8 @@ describe('internal topics', () => {
         expect(r.value!.length).toBeLessThan(Buffer.byteLength(JSON.stringify(msg)));
       }
     }
-    expect(kinds).toEqual({
-      'by-urp': ['event'],
-      'by-ucm': ['resolve', 'index'],
-      resolved: ['event'],
-    });
+    expect(kinds).toEqual({ 'by-urp': ['event', 'event'], 'by-ucm': ['resolve', 'index'] });
+    expect(h.raw(REPARTITIONS.resolved)).toEqual([]);
     expect(h.table().get('R1')).toMatchObject({
       urpCaseId: 'R1',
       ucmCaseId: 'U1',
@@ -116,7 +119,32 @@ describe('internal topics', () => {
     expect(h.dlq()).toEqual([]);
   });
 
+  it('apply still reads what the previous version left on resolved, JSON or msgpack', async () => {
+    const h = harness();
+    const { byUrp } = messages();
+    const serde = routedMessageSerde(settings);
+    const s = normalised(changed);
+    const resolved = h.driver.createInputTopic(h.topic(REPARTITIONS.resolved), stringSerde, bytesSerde);
+    await resolved.pipeInput(
+      'R1',
+      Buffer.from(
+        JSON.stringify({
+          kind: 'event',
+          event: { ...s, urpCaseId: 'R1' },
+          urpCaseId: 'R1',
+          origin: origin('1', 'U1'),
+        }),
+      ),
+    );
+    await h.driver
+      .createInputTopic(h.topic(REPARTITIONS.byUrp), stringSerde, bytesSerde)
+      .pipeInput('R1', serde.serialize(byUrp[0]![1])!);
+    expect(h.dlq()).toEqual([]);
+    expect(h.table().get('R1')).toMatchObject({ status: 'IN_PROGRESS', createdAt: at(1), eventCount: 2 });
+  });
+
   it('read the JSON records of the previous version (an upgrade) with the same result as msgpack ones', async () => {
+    const serde = routedMessageSerde(settings);
     const run = async (encode: (m: RoutedMessage) => Buffer) => {
       const h = harness();
       const { byUrp, byUcm } = messages();
@@ -124,10 +152,14 @@ describe('internal topics', () => {
       const ucm = h.driver.createInputTopic(h.topic(REPARTITIONS.byUcm), stringSerde, bytesSerde);
       for (const [key, m] of byUcm) await ucm.pipeInput(key, encode(m));
       for (const [key, m] of byUrp) await urp.pipeInput(key, encode(m));
-      return { table: h.table(), dlq: h.dlq(), resolved: h.raw(REPARTITIONS.resolved) };
+      // The status change, resolved through the index, goes on to by-urp.
+      const onward = h
+        .raw(REPARTITIONS.byUrp)
+        .filter((r) => serde.deserialize(r.value)?.kind === 'event' && r.key === 'R1')
+        .filter((r) => (serde.deserialize(r.value) as { event: { eventId: string } }).event.eventId === 'e2');
+      return { table: h.table(), dlq: h.dlq(), resolved: onward };
     };
     const fromJson = await run((m) => Buffer.from(JSON.stringify(m), 'utf8'));
-    const serde = routedMessageSerde(settings);
     const fromMsgpack = await run((m) => serde.serialize(m)!);
     expect(fromJson.dlq).toEqual([]);
     expect(fromJson.table.get('R1')).toMatchObject({
@@ -155,5 +187,53 @@ describe('internal topics', () => {
       .pipeInput('R1', Buffer.from(JSON.stringify(byUrp[0]![1])));
     expect(h.dlq()).toEqual([]);
     expect(h.table().get('R1')).toMatchObject({ status: 'IN_PROGRESS', createdAt: at(1), eventCount: 2 });
+  });
+
+  it('correlate records keyed by their ucmCaseId in place: one hop, each CASE_CREATED written once', async () => {
+    const h = harness();
+    const input = h.driver.createInputTopic(settings.inputTopic, stringSerde, bytesSerde);
+    const events = [changed, created];
+    for (let i = 0; i < 20; i++) {
+      const u = `UX${i}`;
+      events.push(
+        caseCreated({ eventId: `c${i}`, ucmCaseId: u, urpCaseId: `RX${i}`, createdAt: at(1) }),
+        statusChanged({
+          eventId: `s${i}`,
+          ucmCaseId: u,
+          oldStatus: 'OPEN',
+          newStatus: 'CLOSED',
+          statusChangedAt: at(2),
+        }),
+      );
+    }
+    for (const e of events) {
+      await input.pipeInput((e.payload as { ucmCaseId: string }).ucmCaseId, Buffer.from(JSON.stringify(e)));
+    }
+    expect(h.raw(REPARTITIONS.byUcm)).toEqual([]);
+    expect(h.raw(REPARTITIONS.resolved)).toEqual([]);
+    // One by-urp record per event: the 21 CASE_CREATED once each, the 21 status changes once resolved.
+    expect(h.raw(REPARTITIONS.byUrp)).toHaveLength(events.length);
+    const table = h.table();
+    expect(table.get('R1')).toMatchObject({ status: 'IN_PROGRESS', eventCount: 2 });
+    for (let i = 0; i < 20; i++) expect(table.get(`RX${i}`), `RX${i}`).toMatchObject({ status: 'CLOSED' });
+    expect(h.dlq()).toEqual([]);
+  });
+
+  it('correlate records without a key, or keyed otherwise, through by-ucm with the same result', async () => {
+    const run = async (keyOf: (e: Record<string, unknown>) => string | null) => {
+      const h = harness();
+      const input = h.driver.createInputTopic(settings.inputTopic, stringSerde, bytesSerde);
+      for (const e of [changed, created])
+        await input.pipeInput(keyOf(e) as string, Buffer.from(JSON.stringify(e)));
+      return { table: h.table(), byUcm: h.raw(REPARTITIONS.byUcm).length };
+    };
+    const inPlace = await run((e) => (e.payload as { ucmCaseId: string }).ucmCaseId);
+    const unkeyed = await run(() => null);
+    const byEventId = await run((e) => `k-${e.eventId as string}`);
+    expect(inPlace.byUcm).toBe(0);
+    expect(unkeyed.table).toEqual(inPlace.table);
+    expect(byEventId.table).toEqual(inPlace.table);
+    // The unkeyed records land on partition 0: round through by-ucm unless U1 belongs there.
+    expect(unkeyed.byUcm + byEventId.byUcm).toBeGreaterThan(0);
   });
 });

@@ -121,6 +121,22 @@ describe('resolvePartitionCounts', () => {
     expect(fixed.get('app-counts-changelog')).toBe(3);
   });
 
+  it('gives a repartition topic read by the subtopology that writes it the count of its other sources', () => {
+    // validate -> (in place) correlate, or validate -> by-ucm -> correlate: one subtopology reads what it writes.
+    const t = new TopologyBuilder()
+      .addSource('input', 'in')
+      .addProcessor('validate', noop, 'input')
+      .addRepartition('by-key', ['validate'])
+      .addProcessor('correlate', noop, 'validate', 'by-key')
+      .addStateStore(keyValueStore('index'), 'correlate')
+      .build();
+    expect(t.subtopologies).toHaveLength(1);
+    expect(t.subtopologies[0]!.sourceTopics).toEqual(['in', 'by-key']);
+    const counts = resolvePartitionCounts(t, 'app', (topic) => (topic === 'in' ? 5 : undefined));
+    expect(counts.get('app-by-key-repartition')).toBe(5);
+    expect(counts.get('app-index-changelog')).toBe(5);
+  });
+
   it('refuses co-partitioned sources with different partition counts, naming them', () => {
     const t = new TopologyBuilder().addSource('s', ['a', 'b']).addProcessor('p', noop, 's').build();
     let err: unknown;

@@ -325,6 +325,15 @@ export class TaskEngineImpl implements TaskEngine {
     });
   }
 
+  /** The partition `sink` sends `key` to (by its partitioner, else the key's hash; -1 for a null key). */
+  private partitionOf(sink: SinkNode, key: unknown, value: unknown): number {
+    const topic = this.options.resolveTopic(sink.topic, sink.internal);
+    const keyBytes = sink.keySerde.serialize(key);
+    const n = this.options.partitionsFor(topic);
+    if (sink.partitioner) return sink.partitioner(key, value, keyBytes, n);
+    return keyBytes === null ? -1 : partitionForKey(keyBytes, n);
+  }
+
   private contextFor(node: ProcessorNode): ProcessorContext {
     const { options } = this;
     const deliver = (name: string, record: StreamRecord<unknown, unknown>) => this.deliver(name, record);
@@ -357,6 +366,13 @@ export class TaskEngineImpl implements TaskEngine {
       },
       schedule(intervalMs: number, type: PunctuationType, callback: Punctuator): Cancellable {
         return punctuations.schedule(node.name, intervalMs, type, callback, options.clock());
+      },
+      partitionFor: (childName: string, key: unknown): number => {
+        const sink = node.children.includes(childName) ? this.node(childName) : undefined;
+        if (sink?.kind !== 'sink') {
+          throw new UscError('USC_ERR_TOPOLOGY_INVALID', `${node.name} has no sink child ${childName}`);
+        }
+        return this.partitionOf(sink, key, undefined);
       },
       currentStreamTimeMs: streamTime,
       currentSystemTimeMs: () => options.clock(),
