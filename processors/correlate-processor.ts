@@ -1,6 +1,7 @@
 /**
- * Sub-topology 1 (partitioned by ucmCaseId): keeps the index ucmCaseId -> urpCaseId (from CASE_CREATED) and
- * resolves status changes that arrived without a urpCaseId. An unresolved event waits durably in the `pending`
+ * Sub-topology 0 (partitioned by ucmCaseId, beside validate, ADR 0008): keeps the index ucmCaseId -> urpCaseId
+ * (from CASE_CREATED) and resolves status changes that arrived without a urpCaseId. Its messages come from validate
+ * in place (records on their ucmCaseId's partition) or through by-ucm (all others). An unresolved event waits durably in the `pending`
  * store (changelogged like every store; layout in pending-correlation.ts) and is released the moment its
  * CASE_CREATED is indexed; once its grace period has passed it goes to the dead-letter topic as
  * UNRESOLVED_CORRELATION, carrying its envelope rebuilt from the normalised event (project.ts `toEnvelope`).
