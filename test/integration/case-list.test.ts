@@ -8,7 +8,7 @@ import { generateUcmEvents } from '../../processors/simulation/ucm-event-generat
 import { diffCase, expectedOutcome } from '../support/case-model.js';
 import { Cluster, type ClusterMember } from '../support/cluster.js';
 
-const TASKS = 18; // 6 partitions x 3 subtopologies
+const TASKS = 12; // 6 partitions x 2 subtopologies
 const cluster = new Cluster();
 const records = generateUcmEvents({
   seed: 11,

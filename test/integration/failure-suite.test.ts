@@ -19,7 +19,7 @@ import { ApiProber } from '../support/api-prober.js';
 import { diffCase, expectedOutcome } from '../support/case-model.js';
 import { Cluster } from '../support/cluster.js';
 
-const TASKS = 18; // 6 partitions x 3 subtopologies
+const TASKS = 12; // 6 partitions x 2 subtopologies
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
