@@ -1,15 +1,16 @@
 /**
- * Benchmarks of the whole service: real `urp-case-sync start` processes (the compiled CLI) against the benchmark
- * broker, fed with generated UCMv2 events. Throughput (1 and 3 instances, both guarantees), event -> queryable
- * latency at a fixed rate, failover time after SIGKILL with and without a standby, API requests/s, RSS with many
- * cases.
+ * Benchmarks of the whole service: real `urp-case-sync start` processes (the compiled CLI, or a baseline build's:
+ * see bench/baseline.ts) against the benchmark broker, fed with generated UCMv2 events. Throughput (1 and 3
+ * instances, both guarantees), event -> queryable latency at a fixed rate, failover time after SIGKILL with and
+ * without a standby, API requests/s, RSS with many cases, restore of an instance's stores from their changelogs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { silentLogger } from '../common/logger.js';
@@ -60,13 +61,19 @@ export class BenchApp {
       readonly guarantee: ProcessingGuarantee;
       readonly partitions: number;
       readonly standbys: number;
+      /** The compiled CLI to spawn (default this checkout's dist/cli/main.js; a baseline's, see baseline.ts). */
+      readonly cli?: string;
     },
   ) {
     this.kafka = createKafka({ brokers, clientId: this.id }, silentLogger);
   }
 
-  /** Starts an instance; `restart`: the same instance again (same id, port and state directory). */
-  async start(name: string, restart?: Instance): Promise<Instance> {
+  /**
+   * Starts an instance; `restart`: the same instance again (same id, port and state directory). `onLog`: the
+   * instance logs JSON lines at info (or BENCH_LOG_LEVEL when that is debug or trace) and each line is handed to
+   * it (and still written to BENCH_LOG_DIR when set).
+   */
+  async start(name: string, restart?: Instance, onLog?: (line: string) => void): Promise<Instance> {
     const port = restart ? Number(new URL(restart.url).port) : await freePort('127.0.0.1');
     const stateDir = restart?.stateDir ?? (await mkdtemp(join(tmpdir(), `usc-bench-${name}-`)));
     const url = `http://127.0.0.1:${port}`;
@@ -75,8 +82,18 @@ export class BenchApp {
     const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
     // BENCH_LOG_DIR: every instance's log lines (at BENCH_LOG_LEVEL, default info) go to <dir>/<app>-<name>.log.
     const logDir = process.env.BENCH_LOG_DIR;
-    const logFile = logDir ? openSync(join(logDir, `${this.id}-${name}.log`), 'a') : undefined;
-    const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
+    const logPath = logDir ? join(logDir, `${this.id}-${name}.log`) : undefined;
+    const logFile = logPath !== undefined && onLog === undefined ? openSync(logPath, 'a') : undefined;
+    const benchLevel = process.env.BENCH_LOG_LEVEL;
+    const level =
+      onLog !== undefined
+        ? benchLevel === 'debug' || benchLevel === 'trace'
+          ? benchLevel
+          : 'info'
+        : logFile === undefined
+          ? 'error'
+          : (benchLevel ?? 'info');
+    const child = spawn(process.execPath, [...nodeArgs, this.settings.cli ?? CLI, 'start'], {
       env: {
         PATH: process.env.PATH,
         KAFKA_BROKERS: this.brokers.join(','),
@@ -94,17 +111,31 @@ export class BenchApp {
         NUM_STANDBY_REPLICAS: String(this.settings.standbys),
         SESSION_TIMEOUT_MS: '6000',
         REPLICATION_FACTOR: '1',
-        LOG_LEVEL: logFile === undefined ? 'error' : (process.env.BENCH_LOG_LEVEL ?? 'info'),
+        LOG_LEVEL: level,
         // BENCH_ENV_<NAME>=v sets <NAME>=v in every instance (e.g. BENCH_ENV_STORE_MEMORY_MB=16).
         ...Object.fromEntries(
           Object.entries(process.env)
             .filter(([k]) => k.startsWith('BENCH_ENV_'))
             .map(([k, v]) => [k.slice('BENCH_ENV_'.length), v]),
         ),
+        ...(onLog === undefined ? {} : { LOG_FORMAT: 'json' }),
       },
-      stdio: ['ignore', logFile ?? 'ignore', logFile ?? 'inherit'],
+      stdio:
+        onLog === undefined
+          ? ['ignore', logFile ?? 'ignore', logFile ?? 'inherit']
+          : ['ignore', 'pipe', 'pipe'],
     });
     if (logFile !== undefined) closeSync(logFile);
+    if (onLog !== undefined) {
+      const copy = logPath === undefined ? undefined : createWriteStream(logPath, { flags: 'a' });
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          copy?.write(`${line}\n`);
+          onLog(line);
+        });
+      }
+      child.once('close', () => copy?.end());
+    }
     const instance = { name, url, child, stateDir };
     this.instances.set(name, instance);
     return instance;
@@ -152,16 +183,17 @@ export class BenchApp {
       .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
   }
 
+  /** Stops one instance (SIGTERM: a clean close); its state directory stays. */
+  async stopInstance(instance: Instance): Promise<void> {
+    if (instance.child.exitCode !== null || instance.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      instance.child.once('exit', () => resolve());
+      instance.child.kill('SIGTERM');
+    });
+  }
+
   async stop(): Promise<void> {
-    await Promise.all(
-      this.running().map(
-        (i) =>
-          new Promise<void>((resolve) => {
-            i.child.once('exit', () => resolve());
-            i.child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(this.running().map((i) => this.stopInstance(i)));
     await Promise.all(
       [...this.instances.values()].map((i) => rm(i.stateDir, { recursive: true, force: true })),
     );
@@ -462,6 +494,39 @@ export async function apiBench(
   }
 }
 
+/** Publishes one CASE_CREATED per case (ids `M-<n>`, two extra attributes) into the app's input. */
+async function publishCreatedCases(app: BenchApp, cases: number): Promise<void> {
+  const publisher = await Publisher.open(app.kafka);
+  try {
+    const chunk = 10_000;
+    for (let n = 0; n < cases; n += chunk) {
+      const batch = [];
+      for (let j = n; j < Math.min(cases, n + chunk); j++) {
+        const at = new Date(Date.UTC(2025, 0, 1) + j * 1000).toISOString();
+        batch.push({
+          key: `UCM-M-${j}`,
+          value: JSON.stringify({
+            eventId: `M-${j}-c`,
+            eventType: 'CASE_CREATED',
+            eventTime: at,
+            source: 'bench',
+            payload: {
+              ucmCaseId: `UCM-M-${j}`,
+              urpCaseId: `M-${j}`,
+              initialStatus: 'OPEN',
+              createdAt: at,
+              extraAttributes: { priority: 'normal', caseType: 'alert' },
+            },
+          }),
+        });
+      }
+      await publisher.publish(app.input, batch, 2_000);
+    }
+  } finally {
+    await publisher.close();
+  }
+}
+
 /** RSS of one instance holding `cases` cases (one CASE_CREATED each), after catching up. */
 export async function rssWithCases(
   brokers: readonly string[],
@@ -472,40 +537,117 @@ export async function rssWithCases(
     const i = await app.start('i0');
     await app.ready();
     const started = performance.now();
-    const publisher = await Publisher.open(app.kafka);
-    try {
-      const chunk = 10_000;
-      for (let n = 0; n < opts.cases; n += chunk) {
-        const batch = [];
-        for (let j = n; j < Math.min(opts.cases, n + chunk); j++) {
-          const at = new Date(Date.UTC(2025, 0, 1) + j * 1000).toISOString();
-          batch.push({
-            key: `UCM-M-${j}`,
-            value: JSON.stringify({
-              eventId: `M-${j}-c`,
-              eventType: 'CASE_CREATED',
-              eventTime: at,
-              source: 'bench',
-              payload: {
-                ucmCaseId: `UCM-M-${j}`,
-                urpCaseId: `M-${j}`,
-                initialStatus: 'OPEN',
-                createdAt: at,
-                extraAttributes: { priority: 'normal', caseType: 'alert' },
-              },
-            }),
-          });
-        }
-        await publisher.publish(app.input, batch, 2_000);
-      }
-    } finally {
-      await publisher.close();
-    }
+    await publishCreatedCases(app, opts.cases);
     await app.caughtUp(3_600_000);
     const ingestSeconds = (performance.now() - started) / 1000;
     const rss = await app.metric(i, 'process_resident_memory_bytes');
     const heap = await app.metric(i, 'nodejs_heap_size_used_bytes');
     return { cases: opts.cases, rssMb: rss / 1_048_576, heapMb: heap / 1_048_576, ingestSeconds };
+  } finally {
+    await app.stop();
+  }
+}
+
+export interface RestoreRun {
+  readonly cases: number;
+  /** Changelog records the restarted instance restored (usc_streams_restore_records_total). */
+  readonly records: number;
+  /**
+   * From the runtime's first "restoring state stores from changelogs" log line to its last "... restored and
+   * running" line: reading the changelogs, writing LevelDB, starting the tasks.
+   */
+  readonly seconds: number;
+  readonly recordsPerSecond: number;
+  /** From the spawn of the restarted process to its /readyz answering 200 (startup and group join included). */
+  readonly startToReadySeconds: number;
+  readonly startToReadyRecordsPerSecond: number;
+  /** Restore batches the runtime logged (one per set of tasks created together; 1 when nothing interferes). */
+  readonly batches: number;
+  /** Time to produce and process the cases before the restart. */
+  readonly ingestSeconds: number;
+}
+
+/** Times (ms since the epoch) of the runtime's restore log lines, from pino JSON lines. */
+function restoreTimes(lines: readonly string[]): { begin: number[]; running: number[] } {
+  const begin: number[] = [];
+  const running: number[] = [];
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: unknown; time?: unknown };
+    try {
+      entry = JSON.parse(line) as { msg?: unknown; time?: unknown };
+    } catch {
+      continue;
+    }
+    if (typeof entry.msg !== 'string') continue;
+    const at = typeof entry.time === 'number' ? entry.time : Date.parse(String(entry.time));
+    if (!Number.isFinite(at)) continue;
+    if (entry.msg === 'restoring state stores from changelogs') begin.push(at);
+    else if (/ restored and running \(/.test(entry.msg)) running.push(at);
+  }
+  return { begin, running };
+}
+
+/**
+ * Restore rate: one instance ingests `cases` cases (one CASE_CREATED each) and catches up; it is stopped
+ * (SIGTERM), its state directory emptied, and started again (same instance id, port and directory); every store is
+ * then restored from its changelog before the tasks run. `cli`: the build to run (default this checkout's).
+ */
+export async function caseSyncRestore(
+  brokers: readonly string[],
+  opts: { cases: number; partitions: number; cli?: string },
+): Promise<RestoreRun> {
+  const app = new BenchApp(brokers, {
+    guarantee: 'exactly_once',
+    partitions: opts.partitions,
+    standbys: 0,
+    cli: opts.cli,
+  });
+  try {
+    const first = await app.start('i0');
+    await app.ready();
+    const ingestStarted = performance.now();
+    await publishCreatedCases(app, opts.cases);
+    await app.caughtUp(3_600_000);
+    const ingestSeconds = (performance.now() - ingestStarted) / 1000;
+    await app.stopInstance(first);
+    await rm(first.stateDir, { recursive: true, force: true });
+    await mkdir(first.stateDir, { recursive: true });
+    const lines: string[] = [];
+    const spawned = performance.now();
+    const again = await app.start('i0', first, (line) => {
+      if (line.includes('restor')) lines.push(line);
+    });
+    await until(
+      'the restarted instance ready',
+      async () => {
+        if (again.child.exitCode !== null || again.child.signalCode !== null) {
+          throw new Error('bench: the restarted instance exited while restoring');
+        }
+        return (await fetch(`${again.url}/readyz`).catch(() => undefined))?.status === 200;
+      },
+      1_800_000,
+    );
+    const startToReadySeconds = (performance.now() - spawned) / 1000;
+    const records = await app.metric(again, 'usc_streams_restore_records_total');
+    const { begin, running } = restoreTimes(lines);
+    if (begin.length === 0 || running.length === 0 || records === 0) {
+      throw new Error(
+        `bench: no restore seen (${records} records restored, ${begin.length} "restoring" and ` +
+          `${running.length} "restored and running" log lines)`,
+      );
+    }
+    const seconds = (Math.max(...running) - Math.min(...begin)) / 1000;
+    return {
+      cases: opts.cases,
+      records,
+      seconds,
+      recordsPerSecond: records / seconds,
+      startToReadySeconds,
+      startToReadyRecordsPerSecond: records / startToReadySeconds,
+      batches: begin.length,
+      ingestSeconds,
+    };
   } finally {
     await app.stop();
   }

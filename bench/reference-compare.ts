@@ -3,7 +3,9 @@
  * Java, kafka-streams 4.3.1 on the same 4.4.0 broker). Each measurement runs both, one after the other (the order
  * alternates between runs), on identical freshly produced input: the same generated records published into each
  * one's own input topic, with its own application id and output/DLQ topics. Figures come in threes: project,
- * reference, and the ratio project / reference of each pair of runs.
+ * reference, and the ratio project / reference of each pair of runs. With a baseline (BENCH_BASELINE_DIR: an
+ * earlier build of this project, bench/baseline.ts) each measurement runs all three (the order rotating between
+ * runs), and every metric gains two figures: baseline, and the ratio project / baseline of each run.
  *
  * Catch-up (like the case-sync throughput section, but preloaded): the input is produced first, then the
  * application is started; "done" = the committed offsets of the application's group reached the end of the input
@@ -30,6 +32,7 @@ import {
 } from '../kafka/index.js';
 import { parseCaseEvent } from '../processors/domain/validate-event.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
+import type { Baseline } from './baseline.js';
 import { BenchApp, publishAll } from './case-sync-bench.js';
 import { latencySummary } from './http-load.js';
 import {
@@ -49,7 +52,7 @@ export const REFERENCE_LATENCY_RATES = [500, 2_000] as const;
 const REFERENCE = `Kafka Streams ${REFERENCE_STREAMS_VERSION}`;
 const POLL_MS = 50; // poll period of the first-output and liveness checks
 
-type Side = 'project' | 'reference';
+type Side = 'project' | 'reference' | 'baseline';
 
 /** One application under test, whichever implementation. */
 interface Contender {
@@ -65,10 +68,16 @@ interface Contender {
   stop(): Promise<ReferenceStats | undefined>;
 }
 
-function projectContender(brokers: readonly string[], partitions: number): Contender {
-  const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions, standbys: 0 });
+/** This checkout's build, or the baseline's (same settings, another CLI). */
+function projectContender(
+  brokers: readonly string[],
+  partitions: number,
+  side: 'project' | 'baseline' = 'project',
+  cli?: string,
+): Contender {
+  const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions, standbys: 0, cli });
   return {
-    side: 'project',
+    side,
     id: app.id,
     input: app.input,
     output: app.output,
@@ -96,6 +105,23 @@ function referenceContender(jar: string, brokers: readonly string[]): Contender 
     alive: () => app.isRunning(),
     stop: () => app.stop(),
   };
+}
+
+/** Project and reference, plus the baseline when there is one, rotated by `rotation` (which runs first). */
+function runOrder(rotation: number, baseline: Baseline | undefined): Side[] {
+  const sides: Side[] = baseline ? ['project', 'reference', 'baseline'] : ['project', 'reference'];
+  const k = rotation % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
+}
+
+function contender(
+  side: Side,
+  brokers: readonly string[],
+  opts: { jar: string; partitions: number; baseline?: Baseline },
+): Contender {
+  if (side === 'reference') return referenceContender(opts.jar, brokers);
+  if (side === 'baseline') return projectContender(brokers, opts.partitions, 'baseline', opts.baseline!.cli);
+  return projectContender(brokers, opts.partitions);
 }
 
 /** The generated input and what it holds, by how the two implementations treat it. */
@@ -190,10 +216,16 @@ export interface CatchUp {
 
 export interface CatchUpPair {
   readonly first: Side;
+  /** The order the applications ran in. */
+  readonly order: readonly Side[];
   readonly project: CatchUp;
   readonly reference: CatchUp;
+  /** With a baseline: its catch-up on the same input. */
+  readonly baseline?: CatchUp;
   /** Comparable cases whose final status and lastEventId agree in both outputs, of `comparableCases`. */
   readonly agreeing: number;
+  /** With a baseline: the same for the baseline's output against the reference's. */
+  readonly baselineAgreeing?: number;
   readonly comparableCases: number;
   readonly referenceStats: ReferenceStats | undefined;
   readonly workload: ReferenceWorkload['counts'];
@@ -208,8 +240,10 @@ export interface Latency {
 
 export interface LatencyPair {
   readonly first: Side;
+  readonly order: readonly Side[];
   readonly project: Latency;
   readonly reference: Latency;
+  readonly baseline?: Latency;
 }
 
 const until = async (what: string, c: Contender, check: () => Promise<boolean>, timeoutMs: number) => {
@@ -341,7 +375,11 @@ async function measureCatchUp(
   };
 }
 
-/** One catch-up of the project and one of the reference on the same generated input. */
+/**
+ * One catch-up of the project and one of the reference (and one of the baseline, when given) on the same
+ * generated input. `rotation`: which runs first (0 = project, then the reference, then the baseline; each step
+ * rotates that order by one).
+ */
 export async function referenceCatchUpPair(
   brokers: readonly string[],
   opts: {
@@ -349,31 +387,37 @@ export async function referenceCatchUpPair(
     cases: number;
     partitions: number;
     brokerPid: number | undefined;
-    referenceFirst: boolean;
+    rotation: number;
+    baseline?: Baseline;
     seed?: number;
   },
 ): Promise<CatchUpPair> {
   const workload = referenceWorkload(opts.cases, opts.seed ?? 7);
   const kafka = createKafka({ brokers, clientId: 'bench-reference' }, silentLogger);
-  const sides: Side[] = opts.referenceFirst ? ['reference', 'project'] : ['project', 'reference'];
+  const sides = runOrder(opts.rotation, opts.baseline);
   const done = new Map<Side, Awaited<ReturnType<typeof measureCatchUp>>>();
   for (const side of sides) {
-    const c =
-      side === 'project' ? projectContender(brokers, opts.partitions) : referenceContender(opts.jar, brokers);
-    done.set(side, await measureCatchUp(kafka, c, workload, opts));
+    done.set(side, await measureCatchUp(kafka, contender(side, brokers, opts), workload, opts));
   }
   const project = done.get('project')!;
   const reference = done.get('reference')!;
-  let agreeing = 0;
-  for (const urp of workload.comparableCases) {
-    const p = project.last.get(urp);
-    if (p !== undefined && p === reference.last.get(urp)) agreeing++;
-  }
+  const baseline = done.get('baseline');
+  const agreeingWithReference = (last: ReadonlyMap<string, string>) => {
+    let n = 0;
+    for (const urp of workload.comparableCases) {
+      const v = last.get(urp);
+      if (v !== undefined && v === reference.last.get(urp)) n++;
+    }
+    return n;
+  };
   return {
     first: sides[0]!,
+    order: sides,
     project: project.result,
     reference: reference.result,
-    agreeing,
+    ...(baseline ? { baseline: baseline.result } : {}),
+    agreeing: agreeingWithReference(project.last),
+    ...(baseline ? { baselineAgreeing: agreeingWithReference(baseline.last) } : {}),
     comparableCases: workload.comparableCases.size,
     referenceStats: reference.stats,
     workload: workload.counts,
@@ -471,20 +515,32 @@ async function measureLatency(
   }
 }
 
-/** One latency measurement of the project and one of the reference at the same rate. */
+/** One latency measurement of the project and one of the reference (and the baseline) at the same rate. */
 export async function referenceLatencyPair(
   brokers: readonly string[],
-  opts: { jar: string; rate: number; seconds: number; partitions: number; referenceFirst: boolean },
+  opts: {
+    jar: string;
+    rate: number;
+    seconds: number;
+    partitions: number;
+    rotation: number;
+    baseline?: Baseline;
+  },
 ): Promise<LatencyPair> {
   const kafka = createKafka({ brokers, clientId: 'bench-reference-latency' }, silentLogger);
-  const sides: Side[] = opts.referenceFirst ? ['reference', 'project'] : ['project', 'reference'];
+  const sides = runOrder(opts.rotation, opts.baseline);
   const done = new Map<Side, Latency>();
   for (const side of sides) {
-    const c =
-      side === 'project' ? projectContender(brokers, opts.partitions) : referenceContender(opts.jar, brokers);
-    done.set(side, await measureLatency(kafka, c, opts));
+    done.set(side, await measureLatency(kafka, contender(side, brokers, opts), opts));
   }
-  return { first: sides[0]!, project: done.get('project')!, reference: done.get('reference')! };
+  const baseline = done.get('baseline');
+  return {
+    first: sides[0]!,
+    order: sides,
+    project: done.get('project')!,
+    reference: done.get('reference')!,
+    ...(baseline ? { baseline } : {}),
+  };
 }
 
 interface Metric<R> {
@@ -537,12 +593,20 @@ interface Row {
   readonly project: number[];
   readonly reference: number[];
   readonly ratios: number[];
+  /** With a baseline: its values and the ratios project / baseline of each run. */
+  readonly baseline?: { readonly values: number[]; readonly ratios: number[] };
 }
 
-function row<R>(m: Metric<R>, name: string, pairs: readonly { project: R; reference: R }[]): Row | undefined {
+function row<R>(
+  m: Metric<R>,
+  name: string,
+  pairs: readonly { project: R; reference: R; baseline?: R }[],
+): Row | undefined {
   const project: number[] = [];
   const reference: number[] = [];
   const ratios: number[] = [];
+  const baseline: number[] = [];
+  const baselineRatios: number[] = [];
   for (const p of pairs) {
     const a = m.value(p.project);
     const b = m.value(p.reference);
@@ -550,16 +614,36 @@ function row<R>(m: Metric<R>, name: string, pairs: readonly { project: R; refere
     project.push(a);
     reference.push(b);
     ratios.push(a / b);
+    const c = p.baseline === undefined ? undefined : m.value(p.baseline);
+    if (c !== undefined) {
+      baseline.push(c);
+      baselineRatios.push(a / c);
+    }
   }
-  return { name, unit: m.unit, better: m.better, project, reference, ratios };
+  return {
+    name,
+    unit: m.unit,
+    better: m.better,
+    project,
+    reference,
+    ratios,
+    ...(baseline.length === pairs.length && pairs.length > 0
+      ? { baseline: { values: baseline, ratios: baselineRatios } }
+      : {}),
+  };
 }
 
 const RATIO_UNIT = `ratio project / ${REFERENCE}`;
+const BASELINE_RATIO_UNIT = 'ratio project / baseline';
 
-/** The figures (project, reference, ratio of each metric) and the side-by-side table of the section. */
+/**
+ * The figures (project, reference, ratio of each metric; with a baseline also baseline and project / baseline)
+ * and the side-by-side table of the section.
+ */
 export function compareWithReference(
   catchUps: readonly CatchUpPair[],
   latencies: readonly { rate: number; pairs: readonly LatencyPair[] }[],
+  baseline?: Baseline,
 ): { figures: Figure[]; table: string } {
   const workload = catchUps[0]!.workload;
   const rows: Row[] = [];
@@ -577,6 +661,9 @@ export function compareWithReference(
     `${workload.events} input events: ${workload.comparable} applied by both, ${workload.duplicates} duplicates, ` +
     `${workload.invalid} invalid, ${workload.uncorrelated} status changes without urpCaseId ` +
     `(correlated by the project, dead letters in the reference)`;
+  const baselineNote = baseline
+    ? `baseline: ${baseline.label} (${baseline.dir}), same settings as the project`
+    : undefined;
   const figures: Figure[] = [];
   for (const [i, r] of rows.entries()) {
     const name = `vs Kafka Streams: ${r.name}`;
@@ -590,24 +677,59 @@ export function compareWithReference(
         `${r.better} is better for the project; median of the paired runs`,
       ),
     );
+    if (r.baseline) {
+      figures.push(
+        figure(`${name} (baseline)`, r.unit, r.baseline.values, i === 0 ? baselineNote : undefined),
+      );
+      figures.push(
+        figure(
+          `${name} (project / baseline)`,
+          BASELINE_RATIO_UNIT,
+          r.baseline.ratios,
+          `${r.better} is better for the project; median of the per-run ratios`,
+        ),
+      );
+    }
   }
   const fmt = (n: number, unit: string) =>
     `${n.toLocaleString('en-US', { maximumFractionDigits: n >= 100 ? 0 : n >= 1 ? 2 : 3 })} ${unit}`;
   const agreeing = catchUps.map((p) => `${p.agreeing}/${p.comparableCases}`).join(', ');
-  const lines = [
-    '',
-    `project vs Kafka Streams reference (median of ${catchUps.length} paired runs; ratio = project / reference, median of the per-pair ratios)`,
-    `metric | project | ${REFERENCE} | ratio | better`,
-    ...rows.map(
-      (r) =>
-        `${r.name} | ${fmt(median(r.project), r.unit)} | ${fmt(median(r.reference), r.unit)} | ` +
-        `${median(r.ratios).toFixed(2)} | ${r.better}`,
-    ),
+  const withBaseline = baseline !== undefined && rows.some((r) => r.baseline);
+  const baselineAgreeing = catchUps
+    .map((p) => `${p.baselineAgreeing ?? '-'}/${p.comparableCases}`)
+    .join(', ');
+  const notes =
     `notes: ${workloadNote}; events/s count every input event; process CPU from spawn to done (startup ` +
-      `included); peak RSS = VmHWM at done; final status + lastEventId agree on ${agreeing} comparable cases; ` +
-      `reference: kafka-streams ${REFERENCE_STREAMS_VERSION} client on the Kafka 4.4.0 broker (4.4.0 is not on ` +
-      `Maven Central here), exactly_once_v2, commit.interval.ms=100, RocksDB store with caching, 1 stream ` +
-      `thread, JVM options ${referenceJavaOpts().join(' ')}`,
-  ];
+    `included); peak RSS = VmHWM at done; final status + lastEventId agree on ${agreeing} comparable cases; ` +
+    `reference: kafka-streams ${REFERENCE_STREAMS_VERSION} client on the Kafka 4.4.0 broker (4.4.0 is not on ` +
+    `Maven Central here), exactly_once_v2, commit.interval.ms=100, RocksDB store with caching, 1 stream ` +
+    `thread, JVM options ${referenceJavaOpts().join(' ')}`;
+  const lines = withBaseline
+    ? [
+        '',
+        `project vs baseline ${baseline.label} vs Kafka Streams reference (median of ${catchUps.length} runs of ` +
+          `each, the order rotating; ratios = medians of the per-run ratios)`,
+        `metric | project | baseline | ${REFERENCE} | project / reference | project / baseline | better`,
+        ...rows.map(
+          (r) =>
+            `${r.name} | ${fmt(median(r.project), r.unit)} | ` +
+            `${r.baseline ? fmt(median(r.baseline.values), r.unit) : '-'} | ` +
+            `${fmt(median(r.reference), r.unit)} | ${median(r.ratios).toFixed(2)} | ` +
+            `${r.baseline ? median(r.baseline.ratios).toFixed(2) : '-'} | ${r.better}`,
+        ),
+        `${notes}; ${baselineNote}; the baseline's final status + lastEventId agree with the reference on ` +
+          `${baselineAgreeing} comparable cases`,
+      ]
+    : [
+        '',
+        `project vs Kafka Streams reference (median of ${catchUps.length} paired runs; ratio = project / reference, median of the per-pair ratios)`,
+        `metric | project | ${REFERENCE} | ratio | better`,
+        ...rows.map(
+          (r) =>
+            `${r.name} | ${fmt(median(r.project), r.unit)} | ${fmt(median(r.reference), r.unit)} | ` +
+            `${median(r.ratios).toFixed(2)} | ${r.better}`,
+        ),
+        notes,
+      ];
   return { figures, table: lines.join('\n') };
 }

@@ -2,10 +2,13 @@
  * `npm run bench`: the benchmark suite on a real broker (the embedded one, or KAFKA_BROKERS). Each figure is run
  * `--runs` times (default 3) and reported with its median. Writes bench/results/<timestamp>.json, latest.json and
  * latest.svg. Options: `--quick` (small sizes, one run: a smoke test of the suite), `--runs N`,
- * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss, reference), `--rss-cases N` (default
- * 1,000,000), `--latency-rate N` (events/s of the latency section, default 2000). `reference` runs the project
- * beside a Kafka Streams reference app (bench/reference-streams, built with Maven) on the same input: see
- * bench/reference-compare.ts.
+ * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss, restore, reference), `--rss-cases N`
+ * (default 1,000,000), `--restore-cases N` (default 200,000), `--latency-rate N` (events/s of the latency section,
+ * default 2000). `reference` runs the project beside a Kafka Streams reference app (bench/reference-streams, built
+ * with Maven) on the same input: see bench/reference-compare.ts. `restore` times the restore of one instance's
+ * stores from their changelogs into an empty state directory (caseSyncRestore). BENCH_BASELINE_DIR=<dir> (an
+ * earlier build of the project, bench/baseline.ts) adds that build beside the project in `reference` and
+ * `restore`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -21,9 +24,12 @@ import {
   caseSyncFailover,
   caseSyncRestart,
   caseSyncLatency,
+  caseSyncRestore,
   caseSyncThroughput,
   rssWithCases,
+  type RestoreRun,
 } from './case-sync-bench.js';
+import { baselineFromEnv } from './baseline.js';
 import {
   compareWithReference,
   REFERENCE_LATENCY_RATES,
@@ -36,7 +42,18 @@ import { figure, renderChart, type Figure } from './report.js';
 import { benchRawConsume, benchStreamsThroughput } from './streams-throughput.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SECTIONS = ['wordcount', 'casesync', 'latency', 'failover', 'api', 'rss', 'reference'] as const;
+const SECTIONS = [
+  'wordcount',
+  'casesync',
+  'latency',
+  'failover',
+  'api',
+  'rss',
+  'restore',
+  'reference',
+] as const;
+/** The restore rate issue 14 asks for (records/s). */
+const RESTORE_TARGET = 200_000;
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +61,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     only: { type: 'string' },
     'rss-cases': { type: 'string' },
+    'restore-cases': { type: 'string' },
     'latency-rate': { type: 'string' },
   },
 });
@@ -62,6 +80,7 @@ const size = {
   latencySeconds: quick ? 5 : 15,
   apiMs: quick ? 2_000 : 5_000,
   rssCases: Number(values['rss-cases'] ?? (quick ? 50_000 : 1_000_000)),
+  restoreCases: Number(values['restore-cases'] ?? (quick ? 20_000 : 200_000)),
   latencyRate: Number(values['latency-rate'] ?? 2_000),
   partitions: 6,
 };
@@ -89,6 +108,9 @@ const distinctWords = (i: number) => ({
 });
 
 async function main(): Promise<void> {
+  // Checked before the broker starts: a baseline that is not built fails at once.
+  const baseline = await baselineFromEnv();
+  if (baseline) log(`baseline: ${baseline.label} (${baseline.cli})`);
   let broker: EmbeddedKafka | undefined;
   const external = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
   if (!external) {
@@ -265,20 +287,91 @@ async function main(): Promise<void> {
         figure(`ingest of ${size.rssCases} CASE_CREATED`, 'events/s', [r.cases / r.ingestSeconds]),
       );
     }
+    if (only.has('restore')) {
+      log(
+        `restore of ${size.restoreCases} cases from the changelogs (one instance, empty state directory` +
+          `${baseline ? `; project and baseline ${baseline.label}, alternating` : ''})`,
+      );
+      let turn = 0; // alternates which build runs first
+      const rs = await repeat('restore', runs, async () => {
+        const sides = !baseline
+          ? ['project']
+          : turn++ % 2 === 0
+            ? ['project', 'baseline']
+            : ['baseline', 'project'];
+        const out: { project?: RestoreRun; baseline?: RestoreRun } = {};
+        for (const side of sides) {
+          out[side as 'project' | 'baseline'] = await caseSyncRestore(brokers, {
+            cases: size.restoreCases,
+            partitions: size.partitions,
+            cli: side === 'baseline' ? baseline!.cli : undefined,
+          });
+        }
+        return out as { project: RestoreRun; baseline?: RestoreRun };
+      });
+      const restoreFigures = (which: 'project' | 'baseline', suffix: string) => {
+        const runsOf = rs.map((r) => r[which]!);
+        const restored = runsOf.map((r) => r.records).join('/');
+        figures.push(
+          figure(
+            `restore from changelogs${suffix}`,
+            'records/s',
+            runsOf.map((r) => r.recordsPerSecond),
+            `${size.restoreCases} cases (one CASE_CREATED each), ${restored} changelog records restored into an ` +
+              `empty state directory in ${runsOf.map((r) => r.seconds.toFixed(2)).join('/')} s; from the ` +
+              `runtime's first "restoring state stores from changelogs" log line to its last "tasks restored and ` +
+              `running" line (log timestamps, ms); target >= ${RESTORE_TARGET.toLocaleString('en-US')} records/s` +
+              (which === 'baseline' ? `; baseline ${baseline!.label}` : ''),
+          ),
+        );
+        figures.push(
+          figure(
+            `restore, start to ready${suffix}`,
+            'records/s',
+            runsOf.map((r) => r.startToReadyRecordsPerSecond),
+            `the same restores over spawn of the restarted process -> /readyz 200 (startup, group join, ` +
+              `restore, task start): ${runsOf.map((r) => r.startToReadySeconds.toFixed(2)).join('/')} s`,
+          ),
+        );
+      };
+      restoreFigures('project', '');
+      if (baseline) {
+        restoreFigures('baseline', ' (baseline)');
+        figures.push(
+          figure(
+            'restore from changelogs (project / baseline)',
+            'ratio project / baseline',
+            rs.map((r) => r.project.recordsPerSecond / r.baseline!.recordsPerSecond),
+            'records/s; higher is better for the project; median of the per-run ratios',
+          ),
+        );
+        figures.push(
+          figure(
+            `restore of ${size.restoreCases} cases, seconds (project / baseline)`,
+            'ratio project / baseline',
+            rs.map((r) => r.project.seconds / r.baseline!.seconds),
+            'restore time of the same cases (the two builds may write different changelog records per case); ' +
+              'lower is better for the project',
+          ),
+        );
+      }
+    }
     if (only.has('reference')) {
       log(
-        `project vs Kafka Streams reference (${size.cases} cases, ${size.partitions} partitions; latency at ` +
-          `${REFERENCE_LATENCY_RATES.join(' and ')} events/s for ${size.latencySeconds} s)`,
+        `project vs ${baseline ? `baseline ${baseline.label} vs ` : ''}Kafka Streams reference (${size.cases} ` +
+          `cases, ${size.partitions} partitions; latency at ${REFERENCE_LATENCY_RATES.join(' and ')} events/s ` +
+          `for ${size.latencySeconds} s)`,
       );
       const { jar } = await buildReferenceJar({ log });
-      let pair = 0; // alternates which of the two runs first
+      let pair = 0; // rotates which of the applications runs first
       const catchUps = await repeat('catch-up', runs, () =>
         referenceCatchUpPair(brokers, {
           jar,
           cases: size.cases,
           partitions: size.partitions,
           brokerPid: broker?.pid,
-          referenceFirst: pair++ % 2 === 1,
+          rotation: pair++,
+          baseline,
         }),
       );
       const latencies: { rate: number; pairs: LatencyPair[] }[] = [];
@@ -289,12 +382,13 @@ async function main(): Promise<void> {
             rate,
             seconds: size.latencySeconds,
             partitions: size.partitions,
-            referenceFirst: pair++ % 2 === 1,
+            rotation: pair++,
+            baseline,
           }),
         );
         latencies.push({ rate, pairs });
       }
-      const comparison = compareWithReference(catchUps, latencies);
+      const comparison = compareWithReference(catchUps, latencies, baseline);
       figures.push(...comparison.figures);
       log(comparison.table);
     }
@@ -313,6 +407,7 @@ async function main(): Promise<void> {
     },
     kafka: external ? 'external' : `embedded ${KAFKA_VERSION}`,
     sizes: size,
+    ...(baseline ? { baseline: { dir: baseline.dir, commit: baseline.label } } : {}),
     figures,
   };
   const dir = path.join(ROOT, 'bench', 'results');
