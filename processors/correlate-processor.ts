@@ -122,6 +122,12 @@ export function correlateProcessor(
     /** Pending events (keys of the first key space) this processor holds, for the gauge. */
     let counted = 0;
     /**
+     * UCM cases that may have pending events: a superset (added when an event starts waiting, dropped only by a
+     * rebuild from the store), so a CASE_CREATED of a case with nothing waiting, the common case, costs no scan.
+     */
+    let mayHavePending = new Set<string>();
+    const ucmOfPendingKey = (key: string) => key.slice(0, Math.max(0, key.indexOf('|')));
+    /**
      * Stream time: the largest record timestamp the task has processed (-1: none yet), starting from the one saved
      * in the store. Kept here so that it covers exactly the records processed so far, however the runtime fetches
      * and batches them (see the module comment).
@@ -318,6 +324,7 @@ export function correlateProcessor(
       // Rebuilt from known fields: whatever else an older version put in the entry is not stored.
       await pending.put(key, { event: p.event, origin: p.origin, sinceMs: p.sinceMs, dueMs });
       await pending.put(dueKey(dueMs, key), DUE_MARKER);
+      mayHavePending.add(p.event.ucmCaseId);
       if (dueMs < nextDueMs) nextDueMs = dueMs;
     };
 
@@ -408,8 +415,18 @@ export function correlateProcessor(
       account(tally);
     };
 
+    /** Rebuilds the superset of cases with waiting events once it is mostly stale (amortised: O(1) per event). */
+    const trimMayHavePending = async () => {
+      if (mayHavePending.size <= 2 * counted + 1024) return;
+      const rebuilt = new Set<string>();
+      for await (const { key } of pending.range(undefined, PENDING_KEYS_END))
+        rebuilt.add(ucmOfPendingKey(key));
+      mayHavePending = rebuilt;
+    };
+
     /** The wall-clock fallback (see the module comment), and what a full batch left due in stream time. */
     const onWallClock = async (now: number) => {
+      await trimMayHavePending();
       advanceStreamTime(ctx.currentStreamTimeMs(), now);
       await saveStreamTime();
       const tally: Tally = { unresolved: [], broken: 0 };
@@ -430,6 +447,7 @@ export function correlateProcessor(
         // One read-only pass over the pending events: the gauge, and the entries of the previous version.
         for await (const { key, value } of pending.range(undefined, PENDING_KEYS_END)) {
           counted++;
+          mayHavePending.add(ucmOfPendingKey(key));
           if (storedDueMs(value) === undefined) unindexed.push(key);
         }
         metrics.pendingCorrelations.inc(counted);
@@ -455,8 +473,10 @@ export function correlateProcessor(
         if (msg.kind === 'index') {
           await index.put(msg.ucmCaseId, { urpCaseId: msg.urpCaseId });
           const waiting: [string, unknown][] = [];
-          for await (const { key, value } of pending.prefixScan(`${msg.ucmCaseId}|`))
-            waiting.push([key, value]);
+          if (mayHavePending.has(msg.ucmCaseId)) {
+            for await (const { key, value } of pending.prefixScan(`${msg.ucmCaseId}|`))
+              waiting.push([key, value]);
+          }
           const streamNow = streamTime();
           const tally: Tally = { unresolved: [], broken: 0 };
           for (const [key, raw] of waiting) {

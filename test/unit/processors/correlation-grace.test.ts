@@ -389,7 +389,7 @@ describe('correlation expiry reads only what is due', () => {
       Array.from({ length: 10 }, (_, i) => `e${i}`),
     );
     expect(log).toEqual([
-      'prefix UZ| -> 0', // the CASE_CREATED's own UCM case
+      // The CASE_CREATED's own UCM case has nothing waiting: no scan for it.
       `range ${DUE_PREFIX}..${dueKeysUpTo(horizon)} -> 10`, // what is due
       `range ${dueKeysUpTo(horizon)}..${DUE_END} -> 1`, // where the next expiry needs to look
       ...Array.from({ length: 10 }, (_, i) => `get U${i}|e${i}`),
@@ -398,7 +398,19 @@ describe('correlation expiry reads only what is due', () => {
     // Stream time advancing while nothing is due reads nothing.
     log.length = 0;
     await input.pipeInput('UY', { kind: 'index', ucmCaseId: 'UY', urpCaseId: 'RY' }, horizon + 50);
-    expect(log).toEqual(['prefix UY| -> 0']);
+    expect(log).toEqual([]);
+    expect(dlq.isEmpty()).toBe(true);
+
+    // A CASE_CREATED of a case with an event waiting reads that case's pending events, and releases them.
+    log.length = 0;
+    await input.pipeInput('U150', { kind: 'index', ucmCaseId: 'U150', urpCaseId: 'R150' }, horizon + 60);
+    expect(log).toEqual(['prefix U150| -> 1']);
+    expect(
+      driver
+        .createOutputTopic('resolved', stringSerde, routed)
+        .readRecordsToList()
+        .map((r) => r.key),
+    ).toEqual(['R150']);
     expect(dlq.isEmpty()).toBe(true);
   });
 });
