@@ -143,9 +143,13 @@ export class BufferedStore implements BytesStore {
   async *entries(range: KeyRange): AsyncIterable<readonly [Buffer, Buffer]> {
     const gte = range.gte?.toString('latin1');
     const lt = range.lt?.toString('latin1');
-    const staged = [...this.buffer.entries()]
-      .filter(([k]) => (gte === undefined || k >= gte) && (lt === undefined || k < lt))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // Only the staged keys in range are copied and sorted (a prefix scan touches a few of a commit's writes).
+    const staged: [string, Staged][] = [];
+    for (const entry of this.buffer) {
+      const k = entry[0];
+      if ((gte === undefined || k >= gte) && (lt === undefined || k < lt)) staged.push(entry);
+    }
+    staged.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     let i = 0;
     for await (const [key, value] of this.backend.entries(range)) {
       const k = key.toString('latin1');
