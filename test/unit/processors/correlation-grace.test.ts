@@ -284,6 +284,27 @@ describe('correlation grace in stream time', () => {
   });
 });
 
+describe('which CASE_CREATED look for waiting events', () => {
+  it('still releases what waits after the set of cases that may have waiting events is rebuilt', async () => {
+    const h = harness();
+    // 1,100 events wait and are released: the set of cases that may have some grows past its rebuild threshold.
+    for (let i = 0; i < 1_100; i++) await h.send(orphan(`o${i}`, `UO${i}`), T0);
+    for (let i = 0; i < 1_100; i++) await h.send(created(`c${i}`, `UO${i}`, `RO${i}`), T0);
+    // Two more wait; a wall-clock punctuation rebuilds the set from the store.
+    await h.send(orphan('late1', 'UL1'), T0);
+    await h.send(orphan('late2', 'UL2'), T0);
+    await h.driver.advanceWallClockTime(GRACE / 10);
+    await h.send(created('cl1', 'UL1', 'RL1'), T0);
+    await h.send(created('cl2', 'UL2', 'RL2'), T0);
+    const table = h.output.readKeyValuesToMap();
+    expect(table.get('RL1')).toMatchObject({ status: 'CLOSED', eventCount: 2 });
+    expect(table.get('RL2')).toMatchObject({ status: 'CLOSED', eventCount: 2 });
+    expect(table.get('RO1099')).toMatchObject({ status: 'CLOSED', eventCount: 2 });
+    expect(h.dead()).toEqual([]);
+    expect(await h.keys()).toEqual(['~stream-time']);
+  });
+});
+
 describe('correlation expiry reads only what is due', () => {
   /** A store view that records every read the correlate processor makes. */
   function recording(store: KeyValueStore<string, unknown>, log: string[]): KeyValueStore<string, unknown> {
