@@ -156,6 +156,20 @@ export class TaskEngineImpl implements TaskEngine {
    * it failed for a reason about a record; task-level failures are rethrown.
    */
   private async guardedBatch(node: string, run: () => void | Promise<void>): Promise<boolean> {
+    const outcome = await this.unit(node, run);
+    this.currentNode = undefined;
+    return !outcome.failed;
+  }
+
+  /**
+   * One unit (a record, a batch or a punctuation): a savepoint first, sink outputs held apart and sent only if it
+   * succeeds. On a failure its store writes are rolled back; failures of the task itself are rethrown, the others
+   * returned.
+   */
+  private async unit(
+    node: string,
+    run: () => void | Promise<void>,
+  ): Promise<{ readonly failed: false } | { readonly failed: true; readonly err: unknown }> {
     const { options } = this;
     options.undo?.savepoint();
     this.staged.length = 0;
@@ -163,14 +177,13 @@ export class TaskEngineImpl implements TaskEngine {
     try {
       await run();
       for (const out of this.staged) options.collector.send(out);
-      return true;
+      return { failed: false };
     } catch (err) {
       options.undo?.rollback();
       if (isInstanceLevelError(err)) throw err;
-      return false;
+      return { failed: true, err };
     } finally {
       this.staged.length = 0;
-      this.currentNode = undefined;
     }
   }
 
@@ -207,41 +220,32 @@ export class TaskEngineImpl implements TaskEngine {
     run: () => void | Promise<void>,
   ): Promise<void> {
     const { options } = this;
-    options.undo?.savepoint();
-    this.staged.length = 0;
-    this.currentNode = startNode;
-    try {
-      await run();
-      for (const out of this.staged) options.collector.send(out);
-    } catch (err) {
-      options.undo?.rollback();
-      if (isInstanceLevelError(err)) throw err;
-      const stage: RecordErrorStage =
-        record === undefined ? 'punctuate' : err instanceof DeserializeFailure ? 'deserialize' : 'process';
-      const error = err instanceof DeserializeFailure ? err.cause : err;
-      const failure: RecordFailure = {
-        stage,
-        taskId: this.taskId,
-        node: this.currentNode,
-        error,
-        record,
-        nowMs: options.clock(),
-      };
-      const response = this.handle(failure);
-      options.onRecordError?.(failure, response.action);
-      if (response.action === 'fail') {
-        throw new UscError(
-          'USC_ERR_RECORD_FAILED',
-          record === undefined
-            ? `a punctuation of ${failure.node ?? '?'} failed and the record-error policy says fail`
-            : `record ${record.topic}-${record.partition}@${record.offset} failed in ${failure.node ?? '?'} (${stage}) and the record-error policy says fail`,
-          { cause: error, details: { stage, node: failure.node } },
-        );
-      }
-      for (const dl of response.deadLetters) this.sendDeadLetter(dl, record?.timestamp ?? failure.nowMs);
-    } finally {
-      this.staged.length = 0;
+    const outcome = await this.unit(startNode, run);
+    if (!outcome.failed) return;
+    const err = outcome.err;
+    const stage: RecordErrorStage =
+      record === undefined ? 'punctuate' : err instanceof DeserializeFailure ? 'deserialize' : 'process';
+    const error = err instanceof DeserializeFailure ? err.cause : err;
+    const failure: RecordFailure = {
+      stage,
+      taskId: this.taskId,
+      node: this.currentNode,
+      error,
+      record,
+      nowMs: options.clock(),
+    };
+    const response = this.handle(failure);
+    options.onRecordError?.(failure, response.action);
+    if (response.action === 'fail') {
+      throw new UscError(
+        'USC_ERR_RECORD_FAILED',
+        record === undefined
+          ? `a punctuation of ${failure.node ?? '?'} failed and the record-error policy says fail`
+          : `record ${record.topic}-${record.partition}@${record.offset} failed in ${failure.node ?? '?'} (${stage}) and the record-error policy says fail`,
+        { cause: error, details: { stage, node: failure.node } },
+      );
     }
+    for (const dl of response.deadLetters) this.sendDeadLetter(dl, record?.timestamp ?? failure.nowMs);
   }
 
   /** The topology's decision; no policy, or a handler that throws, means fail. */
