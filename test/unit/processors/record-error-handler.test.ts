@@ -45,6 +45,21 @@ function setup(raw: Record<string, string> = {}, logger = captureLogger()) {
   return { handler, settings, logger, metric };
 }
 
+/** The normalised status change e3 (U3, OPEN -> CLOSED, no urpCaseId) that the repartition cases carry. */
+function statusChangeE3(h: ReturnType<typeof setup>, reason?: string) {
+  const raw = statusChanged({
+    eventId: 'e3',
+    ucmCaseId: 'U3',
+    oldStatus: 'OPEN',
+    newStatus: 'CLOSED',
+    statusChangedAt: at(3),
+    ...(reason === undefined ? {} : { reason }),
+  });
+  const parsed = parseCaseEvent(Buffer.from(JSON.stringify(raw)), h.settings);
+  if (!parsed.ok || parsed.event.eventType !== 'CASE_STATUS_CHANGED') throw new Error('setup');
+  return parsed.event;
+}
+
 const record = (
   topic: string,
   key: string | Buffer | null,
@@ -173,21 +188,7 @@ describe('record-error handler', () => {
 
   it('dead-letters a failed repartition record with the origin, event and urpCaseId it carries', () => {
     const h = setup();
-    const parsed = parseCaseEvent(
-      Buffer.from(
-        JSON.stringify(
-          statusChanged({
-            eventId: 'e3',
-            ucmCaseId: 'U3',
-            oldStatus: 'OPEN',
-            newStatus: 'CLOSED',
-            statusChangedAt: at(3),
-          }),
-        ),
-      ),
-      h.settings,
-    );
-    if (!parsed.ok || parsed.event.eventType !== 'CASE_STATUS_CHANGED') throw new Error('setup');
+    const event = statusChangeE3(h);
     const origin = {
       topic: 'ucm-case-events',
       partition: 5,
@@ -200,7 +201,7 @@ describe('record-error handler', () => {
     };
     const msg = {
       kind: 'event',
-      event: { ...parsed.event, urpCaseId: 'R3', extra: MARKER },
+      event: { ...event, urpCaseId: 'R3', extra: MARKER },
       urpCaseId: 'R3',
       origin,
     } as unknown as RoutedMessage;
@@ -221,19 +222,17 @@ describe('record-error handler', () => {
       firstFailureAt: '2026-01-01T00:00:00.000Z',
       payloadHash: sha('original'),
       payloadSize: 321,
-      payload: toEnvelope({ ...parsed.event, urpCaseId: 'R3' }),
+      payload: toEnvelope({ ...event, urpCaseId: 'R3' }),
       replayEligible: true,
     });
     expect(dead!.text).not.toContain(MARKER);
 
     // A resolve message: the urpCaseId is still unknown.
-    const resolve = Buffer.from(
-      JSON.stringify({ kind: 'resolve', event: parsed.event, origin: { ...origin, key: 'U3' } }),
-    );
+    const resolve = Buffer.from(JSON.stringify({ kind: 'resolve', event, origin: { ...origin, key: 'U3' } }));
     const [unresolved] = deadLetters(
       h.handler(failure(record('usc-by-ucm-repartition', 'U3', resolve), new Error('x'), 'correlate')),
     );
-    expect(unresolved!.value).toMatchObject({ originalKey: 'U3', payload: toEnvelope(parsed.event) });
+    expect(unresolved!.value).toMatchObject({ originalKey: 'U3', payload: toEnvelope(event) });
 
     // An index message has no event: its ids and the repartition record's coordinates.
     const index = Buffer.from(JSON.stringify({ kind: 'index', ucmCaseId: 'U3', urpCaseId: 'R3' }));
@@ -389,25 +388,7 @@ describe('record-error handler', () => {
 const anything = new Packr({ moreTypes: true, structuredClone: true, useRecords: false });
 /** A fixmap of one string key and already-encoded value bytes. */
 const map1 = (key: string, value: Buffer) => Buffer.concat([Buffer.from([0x81]), anything.pack(key), value]);
-const routedMsg = (h: ReturnType<typeof setup>) => {
-  const parsed = parseCaseEvent(
-    Buffer.from(
-      JSON.stringify(
-        statusChanged({
-          eventId: 'e3',
-          ucmCaseId: 'U3',
-          oldStatus: 'OPEN',
-          newStatus: 'CLOSED',
-          statusChangedAt: at(3),
-          reason: 'done',
-        }),
-      ),
-    ),
-    h.settings,
-  );
-  if (!parsed.ok || parsed.event.eventType !== 'CASE_STATUS_CHANGED') throw new Error('setup');
-  return parsed.event;
-};
+const routedMsg = (h: ReturnType<typeof setup>) => statusChangeE3(h, 'done');
 
 describe('record-error handler on msgpack repartition records', () => {
   it('salvages a msgpack record exactly as the JSON one of the previous version, without sensitive fields', () => {
