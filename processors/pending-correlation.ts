@@ -67,7 +67,7 @@ const isDueMs = (v: unknown): v is number =>
 
 /**
  * The due time a stored pending event carries, or undefined: an entry of the previous version (indexed by the
- * start-up pass, see correlate-processor.ts) or an unreadable one.
+ * start-up pass, see pending-entries.ts and legacy-pending-entries.ts) or an unreadable one.
  */
 export function storedDueMs(raw: unknown): number | undefined {
   return isObject(raw) && isDueMs(raw.dueMs) ? raw.dueMs : undefined;
