@@ -118,7 +118,12 @@ export async function readRangesToEnd(
             const key = topicPartitionKey(batch.topic, batch.partition);
             const entry = open.get(key);
             if (!entry || settled) return;
-            const records = batch.records.filter((r) => BigInt(r.offset) < entry.end);
+            // Offsets ascend within a batch: only a batch that reaches past the end is cut.
+            const last = batch.records.at(-1);
+            const records =
+              last === undefined || BigInt(last.offset) < entry.end
+                ? batch.records
+                : batch.records.filter((r) => BigInt(r.offset) < entry.end);
             if (records.length > 0) await onBatch(entry.range, { ...batch, records });
             advance(key, BigInt(batch.nextOffset));
           },

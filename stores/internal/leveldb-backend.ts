@@ -17,7 +17,13 @@ const DATA_END = prefixEnd(DATA)!;
 const CHECKPOINT_KEY = Buffer.from('m:checkpoint');
 export const CHECKPOINT_FILE = 'checkpoint';
 
-const dataKey = (key: Buffer) => Buffer.concat([DATA, key]);
+/** `d` + key (allocUnsafe takes small buffers from Node's pool: cheaper than Buffer.concat per key). */
+function dataKey(key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 1);
+  out[0] = DATA[0]!;
+  key.copy(out, 1);
+  return out;
+}
 
 /** A failed LevelDB operation is never about one record: USC_ERR_STORE_IO stops the instance (see errors.ts). */
 function storeIo(dir: string, op: string, err: unknown): UscError {

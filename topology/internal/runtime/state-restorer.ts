@@ -4,6 +4,11 @@
  * tail after the checkpoint is read; a checkpoint outside the changelog's [low, high] range means the local state
  * cannot be trusted: the store is wiped and restored from the start (logged). A long restore reports its progress
  * (per store: records restored so far, offsets remaining) at info every 5 s ({@link RestoreProgress}).
+ *
+ * Reading and writing overlap ({@link RestoreWriter}): a fetched batch is handed to its store's LevelDB write (on
+ * libuv's pool) and the reader fetches the next while it runs, a bounded number of writes at a time. The writes of
+ * one store stay in changelog order (each carries its checkpoint), and a failed write stops its store's later ones,
+ * so a checkpoint never passes a record that was not written.
  */
 import {
   readRangesToEnd,
@@ -11,7 +16,7 @@ import {
   topicPartitionKey,
   type KafkaClient,
 } from '../../../kafka/index.js';
-import type { TaskStore } from '../../../stores/contracts.js';
+import type { RestoreRecord, TaskStore } from '../../../stores/contracts.js';
 import type { Logger } from '../../processor.js';
 import type { StreamsMetrics } from './streams-metrics.js';
 
@@ -116,6 +121,73 @@ interface Target {
   position: bigint;
 }
 
+/** Restored batches being written at once (each one LevelDB batch) while the reader fetches the next. */
+export const MAX_RESTORE_WRITES_IN_FLIGHT = 8;
+
+/**
+ * Writes restored batches while reading goes on: one chain of writes per store (changelog order; a failed write
+ * fails every later one of its store, so no checkpoint skips a record), at most `maxInFlight` writes outstanding
+ * (`write` waits for a slot). The first failure is rethrown by the next `write` and by `drain`.
+ */
+export class RestoreWriter {
+  private readonly chains = new Map<TaskStore, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { readonly error: unknown } | undefined;
+
+  constructor(private readonly maxInFlight = MAX_RESTORE_WRITES_IN_FLIGHT) {}
+
+  /** Queues `records` for `store` after its earlier batches; resolves once a slot is free (not once written). */
+  async write(
+    store: TaskStore,
+    records: readonly RestoreRecord[],
+    onWritten: (count: number) => void,
+  ): Promise<void> {
+    this.throwIfFailed();
+    while (this.inFlight.size >= this.maxInFlight) {
+      await Promise.race(this.inFlight);
+      this.throwIfFailed();
+    }
+    const written = (this.chains.get(store) ?? Promise.resolve()).then(async () => {
+      await store.restoreBatch(records);
+      onWritten(records.length);
+    });
+    this.chains.set(store, written);
+    const tracked = written.then(
+      () => {
+        this.inFlight.delete(tracked);
+      },
+      (error: unknown) => {
+        this.failure ??= { error };
+        this.inFlight.delete(tracked);
+      },
+    );
+    this.inFlight.add(tracked);
+  }
+
+  /** Waits for every queued write to settle (never rejects). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  /** Waits for every queued write, then rethrows the first failure, if any. */
+  async drain(): Promise<void> {
+    await this.settled();
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+/** The records of a changelog batch that carry a key (a null key restores nothing), without copying them. */
+function keyedRecords(
+  records: readonly { readonly key: Buffer | null; readonly value: Buffer | null; readonly offset: string }[],
+): RestoreRecord[] {
+  if (records.every((r) => r.key !== null)) return records as RestoreRecord[];
+  return records.filter((r): r is RestoreRecord => r.key !== null);
+}
+
 /**
  * Brings every given store up to its changelog end. Resolves when all are restored; rejects if reading fails
  * (the caller retries the tasks or stops the instance).
@@ -213,6 +285,7 @@ export async function restoreStores(
     logger,
     options.progress,
   ).start();
+  const writer = new RestoreWriter();
   try {
     await readRangesToEnd(
       kafka,
@@ -224,15 +297,14 @@ export async function restoreStores(
       })),
       async (range, batch) => {
         const target = targets.get(topicPartitionKey(range.topic, range.partition))!;
-        const records = batch.records
-          .filter((r) => r.key !== null)
-          .map((r) => ({ key: r.key!, value: r.value, offset: r.offset }));
+        const records = keyedRecords(batch.records);
         if (records.length === 0) return;
-        await target.store.restoreBatch(records);
         const name = target.store.definition.name;
-        restoredByStore.set(name, (restoredByStore.get(name) ?? 0) + records.length);
-        restoredTotal += records.length;
-        metrics.recordsRestored(name, records.length);
+        await writer.write(target.store, records, (count) => {
+          restoredByStore.set(name, (restoredByStore.get(name) ?? 0) + count);
+          restoredTotal += count;
+          metrics.recordsRestored(name, count);
+        });
       },
       {
         groupPrefix: options.groupPrefix,
@@ -246,7 +318,10 @@ export async function restoreStores(
     );
   } finally {
     progress.stop();
+    // Nothing is left writing to a store when this returns or throws (the caller may close or wipe it next).
+    await writer.settled();
   }
+  await writer.drain();
   // Debug: the task manager logs one summary line per batch of restored tasks.
   logger.debug({ restoredTotal, byStore: Object.fromEntries(restoredByStore) }, 'state stores restored');
   return { restoredByStore, restoredTotal };
