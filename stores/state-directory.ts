@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { UscError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { CHECKPOINT_FILE } from './internal/leveldb-backend.js';
 
 const LOCK_FILE = '.lock';
 const TASK_DIR = /^\d+_\d+$/;
@@ -228,37 +227,6 @@ export class StateDirectory {
     } catch {
       return [];
     }
-  }
-
-  /**
-   * Per task with local state: the sum of its stores' checkpoints (changelog offsets), as a decimal string. Read
-   * synchronously (the assignor's subscription callback is synchronous) from the checkpoint mirrors.
-   */
-  checkpointSums(): Map<string, string> {
-    const sums = new Map<string, string>();
-    for (const task of this.taskIds()) {
-      let sum = 0n;
-      let any = false;
-      let stores: string[] = [];
-      try {
-        stores = readdirSync(path.join(this.root, task));
-      } catch {
-        continue;
-      }
-      for (const store of stores) {
-        try {
-          const text = readFileSync(path.join(this.root, task, store, CHECKPOINT_FILE), 'utf8').trim();
-          if (/^\d+$/.test(text)) {
-            sum += BigInt(text);
-            any = true;
-          }
-        } catch {
-          // no checkpoint for this store yet
-        }
-      }
-      if (any) sums.set(task, sum.toString());
-    }
-    return sums;
   }
 
   /** Releases the lock. Idempotent. */

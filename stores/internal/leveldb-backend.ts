@@ -1,10 +1,9 @@
 /**
  * LevelDB backend (classic-level). Layout inside one database: data under the byte prefix `d`, the changelog
- * checkpoint under `m:checkpoint`, so a data write and its checkpoint share one atomic batch. The checkpoint is
- * also mirrored to a small `checkpoint` file beside the database after each batch, for synchronous readers (the
- * assignor reports per-task offset sums from it); the database copy is the authoritative one.
+ * checkpoint under `m:checkpoint`, so a data write and its checkpoint share one atomic batch. (Earlier versions also
+ * mirrored the checkpoint to a `checkpoint` file beside the database, for a client-side assignor that no longer
+ * exists; a wipe still deletes such a file.)
  */
-import { writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -15,7 +14,10 @@ import { prefixEnd, type Backend, type BatchOp, type KeyRange } from './backend.
 const DATA = Buffer.from('d');
 const DATA_END = prefixEnd(DATA)!;
 const CHECKPOINT_KEY = Buffer.from('m:checkpoint');
-export const CHECKPOINT_FILE = 'checkpoint';
+/** The checkpoint mirror file of earlier versions (deleted by a wipe). */
+const LEGACY_CHECKPOINT_FILE = 'checkpoint';
+/** Entries a range read fetches per native call. */
+const SCAN_CHUNK = 256;
 
 /** `d` + key (allocUnsafe takes small buffers from Node's pool: cheaper than Buffer.concat per key). */
 function dataKey(key: Buffer): Buffer {
@@ -34,7 +36,7 @@ export class LevelDbBackend implements Backend {
   private db: ClassicLevel<Buffer, Buffer> | undefined;
 
   /**
-   * `dir` holds the database (`dir/db`) and the checkpoint mirror (`dir/checkpoint`). `memory`: the instance's
+   * `dir` holds the database (`dir/db`). `memory`: the instance's
    * store memory budget (cache and write buffer sizes; the open database reports its usage to it).
    */
   constructor(
@@ -109,7 +111,10 @@ export class LevelDbBackend implements Backend {
       lt: range.lt ? dataKey(range.lt) : DATA_END,
     });
     try {
-      for await (const [k, v] of it) yield [k.subarray(DATA.length), v] as const;
+      // nextv: one native call returns a whole short range (next() makes two: its first call returns one entry).
+      for (let chunk = await it.nextv(SCAN_CHUNK); chunk.length > 0; chunk = await it.nextv(SCAN_CHUNK)) {
+        for (const [k, v] of chunk) yield [k.subarray(DATA.length), v] as const;
+      }
     } catch (err) {
       throw storeIo(this.dir, 'range', err);
     } finally {
@@ -126,7 +131,6 @@ export class LevelDbBackend implements Backend {
     if (checkpoint !== undefined) batch.put(CHECKPOINT_KEY, Buffer.from(checkpoint));
     try {
       await batch.write();
-      if (checkpoint !== undefined) writeFileSync(path.join(this.dir, CHECKPOINT_FILE), checkpoint);
     } catch (err) {
       throw storeIo(this.dir, 'write', err);
     }
@@ -153,7 +157,7 @@ export class LevelDbBackend implements Backend {
 
   async wipe(): Promise<void> {
     await this.open_.clear();
-    await rm(path.join(this.dir, CHECKPOINT_FILE), { force: true });
+    await rm(path.join(this.dir, LEGACY_CHECKPOINT_FILE), { force: true });
   }
 
   async close(): Promise<void> {
