@@ -16,6 +16,9 @@ RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev \
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# Memory settings of an instance (cli/instance-runtime.ts, docs/operations.md "Memory"): glibc's mmap threshold
+# fixed at 128 KiB here, the young generation's size on the node command line below.
+ENV MALLOC_MMAP_THRESHOLD_=131072
 RUN apt-get update \
   && apt-get install -y --no-install-recommends libssl3 zlib1g ca-certificates \
   && rm -rf /var/lib/apt/lists/*
@@ -26,5 +29,5 @@ COPY package.json ./
 RUN mkdir -p /var/lib/urp-case-sync && chown node:node /var/lib/urp-case-sync
 USER node
 EXPOSE 8080
-ENTRYPOINT ["node", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli/main.js"]
 CMD ["start"]

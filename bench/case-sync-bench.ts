@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import { INSTANCE_ENV, INSTANCE_NODE_OPTIONS } from '../cli/instance-runtime.js';
 import { silentLogger } from '../common/logger.js';
 import { freePort } from '../kafka/embedded/free-port.js';
 import {
@@ -79,7 +80,11 @@ export class BenchApp {
     const url = `http://127.0.0.1:${port}`;
     // BENCH_CPU_PROF_DIR: every instance writes a V8 CPU profile there when it stops (see bench/profile-top.ts).
     const profDir = process.env.BENCH_CPU_PROF_DIR;
-    const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    // Launched as the image launches it (cli/instance-runtime.ts: young-generation size, glibc mmap threshold).
+    const nodeArgs = [
+      ...INSTANCE_NODE_OPTIONS,
+      ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+    ];
     // BENCH_LOG_DIR: every instance's log lines (at BENCH_LOG_LEVEL, default info) go to <dir>/<app>-<name>.log.
     const logDir = process.env.BENCH_LOG_DIR;
     const logPath = logDir ? join(logDir, `${this.id}-${name}.log`) : undefined;
@@ -96,6 +101,7 @@ export class BenchApp {
     const child = spawn(process.execPath, [...nodeArgs, this.settings.cli ?? CLI, 'start'], {
       env: {
         PATH: process.env.PATH,
+        ...INSTANCE_ENV,
         KAFKA_BROKERS: this.brokers.join(','),
         APPLICATION_ID: this.id,
         INSTANCE_ID: name,
@@ -531,7 +537,14 @@ async function publishCreatedCases(app: BenchApp, cases: number): Promise<void> 
 export async function rssWithCases(
   brokers: readonly string[],
   opts: { cases: number; partitions: number },
-): Promise<{ cases: number; rssMb: number; heapMb: number; ingestSeconds: number }> {
+): Promise<{
+  cases: number;
+  rssMb: number;
+  heapMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  ingestSeconds: number;
+}> {
   const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions: opts.partitions, standbys: 0 });
   try {
     const i = await app.start('i0');
@@ -542,7 +555,17 @@ export async function rssWithCases(
     const ingestSeconds = (performance.now() - started) / 1000;
     const rss = await app.metric(i, 'process_resident_memory_bytes');
     const heap = await app.metric(i, 'nodejs_heap_size_used_bytes');
-    return { cases: opts.cases, rssMb: rss / 1_048_576, heapMb: heap / 1_048_576, ingestSeconds };
+    // What the V8 heap holds in memory (used + garbage not collected yet + free), and Buffers outside it.
+    const heapTotal = await app.metric(i, 'nodejs_heap_size_total_bytes');
+    const external = await app.metric(i, 'nodejs_external_memory_bytes');
+    return {
+      cases: opts.cases,
+      rssMb: rss / 1_048_576,
+      heapMb: heap / 1_048_576,
+      heapTotalMb: heapTotal / 1_048_576,
+      externalMb: external / 1_048_576,
+      ingestSeconds,
+    };
   } finally {
     await app.stop();
   }

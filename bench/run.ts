@@ -281,7 +281,12 @@ async function main(): Promise<void> {
       const r = await rssWithCases(brokers, { cases: size.rssCases, partitions: size.partitions });
       log(`  ${JSON.stringify(r)}`);
       figures.push(
-        figure(`RSS with ${size.rssCases} cases`, 'MB', [r.rssMb], `heap ${r.heapMb.toFixed(0)} MB`),
+        figure(
+          `RSS with ${size.rssCases} cases`,
+          'MB',
+          [r.rssMb],
+          `heap ${r.heapMb.toFixed(0)} MB used of ${r.heapTotalMb.toFixed(0)}, external ${r.externalMb.toFixed(0)} MB`,
+        ),
       );
       figures.push(
         figure(`ingest of ${size.rssCases} CASE_CREATED`, 'events/s', [r.cases / r.ingestSeconds]),

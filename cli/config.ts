@@ -145,6 +145,11 @@ export function parseFlags(argv: readonly string[]): {
   return { flags, positionals };
 }
 
+/** The launch environment beyond the settings (NODE_OPTIONS, glibc's variables), for cli/instance-runtime.ts. */
+export function launchEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
 /** The raw settings: environment, then flags on top. */
 export function rawSettings(
   flags: Readonly<Record<string, string>>,

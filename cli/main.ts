@@ -8,7 +8,14 @@
 import { UscError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { isKafkaUnreachable } from '../kafka/errors.js';
-import { loadServiceConfig, parseFlags, rawSettings, SETTING_NAMES, type ServiceConfig } from './config.js';
+import {
+  launchEnvironment,
+  loadServiceConfig,
+  parseFlags,
+  rawSettings,
+  SETTING_NAMES,
+  type ServiceConfig,
+} from './config.js';
 import type { ProcessControl } from './start-command.js';
 // Each command's module (and with it Kafka, fastify, LevelDB...) is imported only when that command runs, so usage
 // and configuration errors answer at once.
@@ -226,6 +233,14 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'start': {
       // Ended explicitly once stopped: a lingering handle must not keep a stopped (or failed) instance alive.
       const control = processControl(logger);
+      const { missingInstanceSettings } = await import('./instance-runtime.js');
+      const missing = missingInstanceSettings(process.execArgv, launchEnvironment());
+      if (missing.length > 0) {
+        logger.info(
+          { missing },
+          'launched without the recommended memory settings (docs/operations.md, "Memory"): RSS will be higher',
+        );
+      }
       const code = await (
         await import('./start-command.js')
       )
