@@ -236,7 +236,22 @@ export interface Latency {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** The same over the events sent after the first {@link LATENCY_WARMUP_SECONDS} (the steady state). */
+  readonly steady: {
+    readonly events: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+  };
 }
+
+/**
+ * Seconds at the start of a latency run whose events are left out of the steady-state figures (reported beside
+ * the whole run's): they tell a start-up transient of a fresh topology (first metadata, first AddPartitionsToTxn of
+ * each partition, fetch sessions, JIT) from the latency it settles at. `BENCH_LATENCY_TRACE=1` prints p50/p99/max
+ * per second of sending, for each contender.
+ */
+export const LATENCY_WARMUP_SECONDS = 3;
 
 export interface LatencyPair {
   readonly first: Side;
@@ -437,6 +452,9 @@ async function measureLatency(
     const total = opts.rate * opts.seconds;
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
+    /** Second of the run each latency's event was sent in (same order as `latencies`). */
+    const sentSecond: number[] = [];
+    let begin = 0;
     let allSeen!: () => void;
     const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
     follower = await followTopic(
@@ -449,6 +467,7 @@ async function measureLatency(
           const at = sentAt.get(key);
           if (at === undefined) continue;
           latencies.push(now - at);
+          sentSecond.push(Math.floor((at - begin) / 1000));
           sentAt.delete(key);
         }
         if (latencies.length >= total) allSeen();
@@ -460,7 +479,7 @@ async function measureLatency(
     try {
       const tickMs = 20;
       const perTick = Math.max(1, Math.round((opts.rate * tickMs) / 1000));
-      const begin = performance.now();
+      begin = performance.now();
       let sent = 0;
       while (sent < total) {
         const batch: { key: string; value: string }[] = [];
@@ -508,7 +527,22 @@ async function measureLatency(
     } finally {
       clearTimeout(timer);
     }
-    return latencySummary(latencies);
+    const steady = latencies.filter((_, i) => sentSecond[i]! >= LATENCY_WARMUP_SECONDS);
+    if (process.env.BENCH_LATENCY_TRACE) {
+      const bySecond = new Map<number, number[]>();
+      latencies.forEach((ms, i) => {
+        const list = bySecond.get(sentSecond[i]!) ?? [];
+        list.push(ms);
+        bySecond.set(sentSecond[i]!, list);
+      });
+      for (const [second, list] of [...bySecond].sort(([a], [b]) => a - b)) {
+        const s = latencySummary(list);
+        console.error(
+          `${c.id} ${opts.rate}/s second ${second}: p50 ${s.p50Ms.toFixed(0)} p99 ${s.p99Ms.toFixed(0)} max ${s.maxMs.toFixed(0)}`,
+        );
+      }
+    }
+    return { ...latencySummary([...latencies]), steady: latencySummary(steady) };
   } finally {
     await follower?.stop();
     await c.stop();
@@ -584,6 +618,18 @@ const CATCH_UP_METRICS: readonly Metric<CatchUp>[] = [
 const LATENCY_METRICS: readonly Metric<Latency>[] = [
   { name: 'p50', unit: 'ms', value: (r) => r.p50Ms, better: 'lower' },
   { name: 'p99', unit: 'ms', value: (r) => r.p99Ms, better: 'lower' },
+  {
+    name: `p50 after ${LATENCY_WARMUP_SECONDS} s`,
+    unit: 'ms',
+    value: (r) => r.steady.p50Ms,
+    better: 'lower',
+  },
+  {
+    name: `p99 after ${LATENCY_WARMUP_SECONDS} s`,
+    unit: 'ms',
+    value: (r) => r.steady.p99Ms,
+    better: 'lower',
+  },
 ];
 
 interface Row {
