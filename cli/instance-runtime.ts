@@ -4,9 +4,9 @@
  * process starts), so they belong where the process is launched: the image (Dockerfile), `npm start`, the bench.
  * An instance launched without them runs, and logs which ones it lacks (docs/operations.md, "Memory").
  *
- * - `--max-semi-space-size=4` (MiB; Node 20's default is 16): the young generation takes 8 MiB instead of 32. Batches
- *   keep their records alive across a few scavenges either way; with the smaller semi-spaces a scavenge copies less
- *   and the instance spent less time in GC (1M-case run: 14 s of scavenges and 62 mark-compacts, against 18 s and 103).
+ * - `--max-semi-space-size=8` (MiB; Node 20's default is 16): the young generation takes 16 MiB instead of 32
+ *   (1M-case run: 297 MB of RSS at the end; with 4 it was 287 MB, but `--only casesync` with 3 instances ran
+ *   2,627 and 2,045 events/s, against 2,838 with 8 and 2,936-3,362 without the option).
  * - `MALLOC_MMAP_THRESHOLD_=131072`: glibc serves allocations of 128 KiB and more with their own mappings, returned
  *   when freed. By default it raises that threshold to the largest block freed so far (up to 32 MiB): after the
  *   first multi-MiB block (librdkafka's fetch responses, most likely; not traced), such blocks came from the heap
@@ -15,7 +15,7 @@
  */
 
 /** Node options of an instance. */
-export const INSTANCE_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
+export const INSTANCE_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** Environment of an instance (glibc; ignored elsewhere). */
 export const INSTANCE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
