@@ -22,6 +22,8 @@ import {
   listTopics,
   openAdmin,
   Publisher,
+  readRangesToEnd,
+  wholeTopicRanges,
   type KafkaClient,
 } from '../kafka/index.js';
 import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
@@ -165,12 +167,15 @@ export class BenchApp {
   }
 
   /** Internal repartition topics of the application (sources of its later subtopologies). */
-  async repartitionTopics(): Promise<string[]> {
+  repartitionTopics(): Promise<string[]> {
+    return this.internalTopics('-repartition');
+  }
+
+  /** Internal topics of the application whose names end with `suffix`. */
+  async internalTopics(suffix: string): Promise<string[]> {
     const admin = await openAdmin(this.kafka);
     try {
-      return (await listTopics(admin)).filter(
-        (t) => t.startsWith(`${this.id}-`) && t.endsWith('-repartition'),
-      );
+      return (await listTopics(admin)).filter((t) => t.startsWith(`${this.id}-`) && t.endsWith(suffix));
     } finally {
       await admin.disconnect();
     }
@@ -588,6 +593,11 @@ export interface RestoreRun {
   readonly batches: number;
   /** Time to produce and process the cases before the restart. */
   readonly ingestSeconds: number;
+  /**
+   * The same changelogs read by this bench process with the project's reader, every record discarded
+   * (kafka/read-to-end.ts, read_committed): what the Kafka client alone delivers, the ceiling of a restore.
+   */
+  readonly readOnlyRecordsPerSecond: number;
 }
 
 /** Times (ms since the epoch) of the runtime's restore log lines, from pino JSON lines. */
@@ -661,6 +671,20 @@ export async function caseSyncRestore(
       );
     }
     const seconds = (Math.max(...running) - Math.min(...begin)) / 1000;
+    let readOnly = 0;
+    const ranges = (
+      await Promise.all((await app.internalTopics('-changelog')).map((t) => wholeTopicRanges(app.kafka, t)))
+    ).flat();
+    const readStarted = performance.now();
+    await readRangesToEnd(
+      app.kafka,
+      ranges,
+      async (_range, batch) => {
+        readOnly += batch.records.length;
+      },
+      { groupPrefix: `${app.id}-read-only`, logger: silentLogger },
+    );
+    const readOnlySeconds = (performance.now() - readStarted) / 1000;
     return {
       cases: opts.cases,
       records,
@@ -670,6 +694,7 @@ export async function caseSyncRestore(
       startToReadyRecordsPerSecond: records / startToReadySeconds,
       batches: begin.length,
       ingestSeconds,
+      readOnlyRecordsPerSecond: readOnly / readOnlySeconds,
     };
   } finally {
     await app.stop();

@@ -340,6 +340,15 @@ async function main(): Promise<void> {
         );
       };
       restoreFigures('project', '');
+      figures.push(
+        figure(
+          'changelog read alone (the ceiling of a restore)',
+          'records/s',
+          rs.map((r) => r.project.readOnlyRecordsPerSecond),
+          'the same changelogs read by the bench process with the project reader, every record discarded ' +
+            '(read_committed): what the Kafka client delivers before any store is written',
+        ),
+      );
       if (baseline) {
         restoreFigures('baseline', ' (baseline)');
         figures.push(
