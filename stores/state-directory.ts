@@ -7,7 +7,7 @@
  * process is recognised even when the pid has been reused (a container's PID 1 restarted after SIGKILL or OOM
  * finds its own pid in the lock): see {@link judgeLock}. A stale lock is taken over (logged with the reason).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -15,7 +15,6 @@ import { UscError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 
 const LOCK_FILE = '.lock';
-const TASK_DIR = /^\d+_\d+$/;
 
 /** Lock files taken by this process and not yet released (resolved paths): a second lock of one is refused. */
 const heldByThisProcess = new Set<string>();
@@ -215,17 +214,6 @@ export class StateDirectory {
     } catch (err) {
       heldByThisProcess.delete(key);
       throw err;
-    }
-  }
-
-  /** Task ids that have local state. */
-  taskIds(): string[] {
-    try {
-      return readdirSync(this.root, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && TASK_DIR.test(d.name))
-        .map((d) => d.name);
-    } catch {
-      return [];
     }
   }
 

@@ -39,20 +39,4 @@ describe('StateDirectory', () => {
     const lock = await StateDirectory.lock(dir, 'app', opts);
     await lock.release();
   });
-
-  it('lists the task directories that hold local state', async () => {
-    const dir = await tmp();
-    const lock = await StateDirectory.lock(dir, 'app', opts);
-    for (const [task, store] of [
-      ['0_1', 'a'],
-      ['0_1', 'b'],
-      ['2_0', 'a'],
-    ] as const) {
-      await mkdir(path.join(dir, 'app', task, store), { recursive: true });
-    }
-    await mkdir(path.join(dir, 'app', '3_3', 'empty'), { recursive: true });
-    await mkdir(path.join(dir, 'app', 'not-a-task'), { recursive: true });
-    expect(lock.taskIds().sort()).toEqual(['0_1', '2_0', '3_3']);
-    await lock.release();
-  });
 });
