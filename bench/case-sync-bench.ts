@@ -538,6 +538,19 @@ async function publishCreatedCases(app: BenchApp, cases: number): Promise<void> 
   }
 }
 
+/** Starts instance `i0` of `app`, gives it `cases` cases (one CASE_CREATED each) and waits until it caught up. */
+async function instanceWithCases(
+  app: BenchApp,
+  cases: number,
+): Promise<{ instance: Instance; ingestSeconds: number }> {
+  const instance = await app.start('i0');
+  await app.ready();
+  const started = performance.now();
+  await publishCreatedCases(app, cases);
+  await app.caughtUp(3_600_000);
+  return { instance, ingestSeconds: (performance.now() - started) / 1000 };
+}
+
 /** RSS of one instance holding `cases` cases (one CASE_CREATED each), after catching up. */
 export async function rssWithCases(
   brokers: readonly string[],
@@ -552,12 +565,7 @@ export async function rssWithCases(
 }> {
   const app = new BenchApp(brokers, { guarantee: 'exactly_once', partitions: opts.partitions, standbys: 0 });
   try {
-    const i = await app.start('i0');
-    await app.ready();
-    const started = performance.now();
-    await publishCreatedCases(app, opts.cases);
-    await app.caughtUp(3_600_000);
-    const ingestSeconds = (performance.now() - started) / 1000;
+    const { instance: i, ingestSeconds } = await instanceWithCases(app, opts.cases);
     const rss = await app.metric(i, 'process_resident_memory_bytes');
     const heap = await app.metric(i, 'nodejs_heap_size_used_bytes');
     // What the V8 heap holds in memory (used + garbage not collected yet + free), and Buffers outside it.
@@ -637,12 +645,7 @@ export async function caseSyncRestore(
     cli: opts.cli,
   });
   try {
-    const first = await app.start('i0');
-    await app.ready();
-    const ingestStarted = performance.now();
-    await publishCreatedCases(app, opts.cases);
-    await app.caughtUp(3_600_000);
-    const ingestSeconds = (performance.now() - ingestStarted) / 1000;
+    const { instance: first, ingestSeconds } = await instanceWithCases(app, opts.cases);
     await app.stopInstance(first);
     await rm(first.stateDir, { recursive: true, force: true });
     await mkdir(first.stateDir, { recursive: true });
