@@ -2,7 +2,9 @@
  * TopologyTestDriver: runs any topology in memory, through the same task engine and store layers as the Kafka
  * runtime, so processors are tested without a broker (in the spirit of Kafka Streams' TopologyTestDriver).
  *
- * - Every topic (input, repartition, changelog, output) is an in-memory log per partition.
+ * - Every topic (input, repartition, changelog, output) is an in-memory log per partition
+ *   (./internal/driver/in-memory-topics.ts); output topics are read back in write order
+ *   (./internal/driver/output-topic.ts), stores across all partitions (./internal/driver/merged-store.ts).
  * - Each (subtopology, partition) is a task with in-memory stores and the real commit protocol: outputs and
  *   changelog records become visible when the task commits, together with its input positions.
  * - `autoCommit` (default) processes a piped record through every subtopology and commits, so outputs are
@@ -20,12 +22,7 @@ import {
 } from './internal/runtime/commit-protocol.js';
 import { silentLogger } from '../common/logger.js';
 import { partitionForKey } from '../kafka/partitioner.js';
-import {
-  noopStoreMetrics,
-  type KeyValue,
-  type ReadOnlyKeyValueStore,
-  type TaskStore,
-} from '../stores/contracts.js';
+import { noopStoreMetrics, type ReadOnlyKeyValueStore, type TaskStore } from '../stores/contracts.js';
 import { createTaskStore, taskSavepoints } from '../stores/store-factory.js';
 import { createTaskEngine } from './internal/index.js';
 import { resolvePartitionCounts } from './partitions.js';
@@ -34,8 +31,14 @@ import type { Headers } from './record.js';
 import type { Serde } from './serde.js';
 import type { TaskEngine } from './task-engine.js';
 import { PendingOutputs } from './internal/engine/pending-outputs.js';
+import { InMemoryTopics } from './internal/driver/in-memory-topics.js';
+import { mergedKeyValueStore } from './internal/driver/merged-store.js';
+import { createOutputTopic } from './internal/driver/output-topic.js';
 import { taskIdToString, type TaskId } from './task-id.js';
+import type { TestInputTopic, TestOutputTopic } from './test-topics.js';
 import { internalTopicName, type Topology } from './topology.js';
+
+export type { TestInputTopic, TestOutputTopic, TestRecord } from './test-topics.js';
 
 export interface TestDriverOptions {
   readonly applicationId?: string;
@@ -46,24 +49,6 @@ export interface TestDriverOptions {
   /** Commit after every piped record (default true). */
   readonly autoCommit?: boolean;
   readonly logger?: Logger;
-}
-
-/** A record as the driver read it back from a topic. */
-export interface TestRecord<K, V> {
-  readonly key: K;
-  readonly value: V;
-  readonly timestamp: number;
-  readonly headers: Headers;
-  readonly partition: number;
-  readonly offset: number;
-}
-
-interface Logged {
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly timestamp: number;
-  readonly headers: Headers;
-  readonly seq: number;
 }
 
 interface DriverTask {
@@ -79,30 +64,12 @@ interface DriverTask {
   dirty: boolean;
 }
 
-export interface TestInputTopic<K, V> {
-  pipeInput(key: K, value: V, timestamp?: number, headers?: Headers): Promise<void>;
-  /** Appends all, then processes them: the records of one partition reach their task as one fetched batch. */
-  pipeRecords(records: readonly { key: K; value: V; timestamp?: number; headers?: Headers }[]): Promise<void>;
-}
-
-export interface TestOutputTopic<K, V> {
-  readRecord(): TestRecord<K, V> | undefined;
-  readRecordsToList(): TestRecord<K, V>[];
-  readValuesToList(): V[];
-  /** Latest value per key (a table view of the topic). */
-  readKeyValuesToMap(): Map<K, V>;
-  isEmpty(): boolean;
-  queueSize(): number;
-}
-
 export class TopologyTestDriver {
   readonly applicationId: string;
-  private readonly counts: Map<string, number>;
-  private readonly logs = new Map<string, Logged[][]>();
+  private readonly topics: InMemoryTopics;
   private readonly tasks: DriverTask[] = [];
   private readonly logger: Logger;
   private wallClock: number;
-  private seq = 0;
   private started: Promise<void> | undefined;
   private readonly autoCommit: boolean;
 
@@ -115,34 +82,21 @@ export class TopologyTestDriver {
     this.autoCommit = options.autoCommit ?? true;
     this.logger = options.logger ?? silentLogger;
     const p = options.partitions ?? 1;
-    this.counts = resolvePartitionCounts(topology, this.applicationId, (t) =>
-      t.startsWith(`${this.applicationId}-`) ? undefined : typeof p === 'number' ? p : (p[t] ?? 1),
+    this.topics = new InMemoryTopics(
+      resolvePartitionCounts(topology, this.applicationId, (t) =>
+        t.startsWith(`${this.applicationId}-`) ? undefined : typeof p === 'number' ? p : (p[t] ?? 1),
+      ),
     );
   }
 
   private resolve = (logical: string, internal: boolean): string =>
     internal ? internalTopicName(this.applicationId, logical) : logical;
 
-  private partitionsFor = (topic: string): number => {
-    const n = this.counts.get(topic);
-    if (n === undefined) throw new UscError('USC_ERR_TOPOLOGY_INVALID', `unknown topic ${topic}`);
-    return n;
-  };
-
-  private log(topic: string): Logged[][] {
-    let log = this.logs.get(topic);
-    if (!log) {
-      log = Array.from({ length: this.counts.get(topic) ?? 1 }, () => []);
-      this.logs.set(topic, log);
-    }
-    return log;
-  }
-
   private start(): Promise<void> {
     this.started ??= (async () => {
       for (const sub of this.topology.subtopologies) {
         const sources = sub.sourceTopics.map((t) => this.resolve(t, this.topology.internalTopics.has(t)));
-        const n = this.partitionsFor(sources[0]!);
+        const n = this.topics.partitionsFor(sources[0]!);
         for (let partition = 0; partition < n; partition++) {
           const id = { subtopology: sub.id, partition };
           const task: DriverTask = {
@@ -179,7 +133,7 @@ export class TopologyTestDriver {
       });
       await store.open();
       if (store.changelog) {
-        const records = this.log(store.changelog.topic)[store.changelog.partition] ?? [];
+        const records = this.topics.log(store.changelog.topic)[store.changelog.partition] ?? [];
         const restore = records
           .map((r, offset) => ({ key: r.key, value: r.value, offset: String(offset) }))
           .filter((r): r is { key: Buffer; value: Buffer | null; offset: string } => r.key !== null);
@@ -194,7 +148,7 @@ export class TopologyTestDriver {
       subtopology: sub,
       stores: new Map([...task.stores].map(([n, s]) => [n, s.store] as const)),
       collector: { send: (r) => task.pending.add(r, r.latestPerKey) },
-      partitionsFor: this.partitionsFor,
+      partitionsFor: this.topics.partitionsFor,
       resolveTopic: this.resolve,
       clock: () => this.wallClock,
       logger: this.logger.child({ taskId: task.idString }),
@@ -206,9 +160,9 @@ export class TopologyTestDriver {
   createInputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestInputTopic<K, V> {
     const append = (key: K, value: V, timestamp?: number, headers: Headers = {}) => {
       const keyBytes = keySerde.serialize(key);
-      const n = this.partitionsFor(topic);
+      const n = this.topics.partitionsFor(topic);
       const partition = keyBytes === null ? 0 : partitionForKey(keyBytes, n);
-      this.append(topic, partition, {
+      this.topics.append(topic, partition, {
         key: keyBytes,
         value: valueSerde.serialize(value),
         timestamp: timestamp ?? this.wallClock,
@@ -230,46 +184,7 @@ export class TopologyTestDriver {
   }
 
   createOutputTopic<K, V>(topic: string, keySerde: Serde<K>, valueSerde: Serde<V>): TestOutputTopic<K, V> {
-    let read = 0;
-    const all = (): TestRecord<K, V>[] =>
-      (this.logs.get(topic) ?? [])
-        .flatMap((records, partition) => records.map((r, offset) => ({ r, partition, offset })))
-        .sort((a, b) => a.r.seq - b.r.seq)
-        .map(({ r, partition, offset }) => ({
-          key: keySerde.deserialize(r.key),
-          value: valueSerde.deserialize(r.value),
-          timestamp: r.timestamp,
-          headers: r.headers,
-          partition,
-          offset,
-        }));
-    const unread = () => all().slice(read);
-    return {
-      readRecord: () => {
-        const next = unread()[0];
-        if (next) read++;
-        return next;
-      },
-      readRecordsToList: () => {
-        const list = unread();
-        read += list.length;
-        return list;
-      },
-      readValuesToList: () => {
-        const list = unread();
-        read += list.length;
-        return list.map((r) => r.value);
-      },
-      readKeyValuesToMap: () => {
-        const map = new Map<K, V>();
-        const list = unread();
-        read += list.length;
-        for (const r of list) map.set(r.key, r.value);
-        return map;
-      },
-      isEmpty: () => unread().length === 0,
-      queueSize: () => unread().length,
-    };
+    return createOutputTopic(this.topics, topic, keySerde, valueSerde);
   }
 
   /** A store across all partitions (reads see uncommitted writes, as processors do). */
@@ -282,38 +197,7 @@ export class TopologyTestDriver {
         return s ? [s.store as unknown as ReadOnlyKeyValueStore<K, V>] : [];
       });
     };
-    const merged = async function* (pick: (s: ReadOnlyKeyValueStore<K, V>) => AsyncIterable<KeyValue<K, V>>) {
-      const entries: KeyValue<K, V>[] = [];
-      for (const s of await stores()) for await (const e of pick(s)) entries.push(e);
-      entries.sort((a, b) => (String(a.key) < String(b.key) ? -1 : String(a.key) > String(b.key) ? 1 : 0));
-      yield* entries;
-    };
-    return {
-      get: async (key) => {
-        for (const s of await stores()) {
-          const v = await s.get(key);
-          if (v !== undefined) return v;
-        }
-        return undefined;
-      },
-      getMany: async (keys) => {
-        const all = await stores();
-        const out: (V | undefined)[] = [];
-        for (const key of keys) {
-          let found: V | undefined;
-          for (const s of all) if ((found = await s.get(key)) !== undefined) break;
-          out.push(found);
-        }
-        return out;
-      },
-      range: (from, to) => merged((s) => s.range(from, to)),
-      prefixScan: (prefix) => merged((s) => s.prefixScan(prefix)),
-      approximateNumEntries: async () => {
-        let n = 0;
-        for (const s of await stores()) n += await s.approximateNumEntries();
-        return n;
-      },
-    };
+    return mergedKeyValueStore(stores);
   }
 
   /** Moves the mock wall clock and fires wall-clock punctuations that became due. */
@@ -362,7 +246,7 @@ export class TopologyTestDriver {
       async (records) => {
         const written = new Map<string, string>();
         for (const r of records)
-          written.set(`${r.topic}:${r.partition}`, String(this.append(r.topic, r.partition, r) + 1));
+          written.set(`${r.topic}:${r.partition}`, String(this.topics.append(r.topic, r.partition, r) + 1));
         return written;
       },
       this.wallClock,
@@ -396,21 +280,13 @@ export class TopologyTestDriver {
     }
   }
 
-  private append(topic: string, partition: number, r: Omit<Logged, 'seq'>): number {
-    const log = this.log(topic);
-    const part = log[partition];
-    if (!part) throw new UscError('USC_ERR_TOPOLOGY_INVALID', `topic ${topic} has no partition ${partition}`);
-    part.push({ ...r, seq: this.seq++ });
-    return part.length - 1;
-  }
-
   /** Processes every unprocessed record of every task (and what that produces), committing if autoCommit. */
   private async runUntilQuiet(): Promise<void> {
     for (let progressed = true; progressed;) {
       progressed = false;
       for (const task of this.tasks) {
         for (const topic of task.sources) {
-          const records = this.logs.get(topic)?.[task.id.partition] ?? [];
+          const records = this.topics.existing(topic)?.[task.id.partition] ?? [];
           const pos = task.positions.get(topic) ?? 0;
           if (pos >= records.length) continue;
           // Everything not yet processed, as one fetched batch (the runtime hands its fetches over the same way).
