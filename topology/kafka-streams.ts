@@ -1,20 +1,13 @@
 /**
  * One streams instance: a consumer-group member running the active and standby tasks assigned to it (Kafka
  * Streams' `KafkaStreams`). Lifecycle: created -> rebalancing <-> running -> pending_shutdown -> not_running, or
- * error after a fatal failure. Every instance learns the group's owner map (which instance runs, or stands by for,
- * each task, and its API URL) from the directory topic (./internal/runtime/group-view.ts), so interactive queries
- * can be routed.
+ * error after a fatal failure (./internal/runtime/streams-lifecycle.ts). Every instance learns the group's owner
+ * map (which instance runs, or stands by for, each task, and its API URL) from the directory topic
+ * (./internal/runtime/group-view.ts), so interactive queries can be routed (./internal/runtime/local-queries.ts).
  */
 import type { Registry } from 'prom-client';
 import { UscError, describeError } from '../common/errors.js';
-import {
-  InstanceProducer,
-  openAdmin,
-  partitionForKey,
-  type KafkaAdmin,
-  type KafkaClient,
-} from '../kafka/index.js';
-import type { ReadOnlyKeyValueStore } from '../stores/contracts.js';
+import { InstanceProducer, openAdmin, type KafkaAdmin, type KafkaClient } from '../kafka/index.js';
 import {
   DEFAULT_STORE_MEMORY_BYTES,
   DEFAULT_VALUE_CACHE_BYTES_TOTAL,
@@ -22,44 +15,33 @@ import {
 } from '../stores/memory-budget.js';
 import { StateDirectory } from '../stores/state-directory.js';
 import { directoryTopicName, prepareTopics } from './internal/runtime/topic-setup.js';
+import { AssignmentLog } from './internal/runtime/assignment-log.js';
 import { GroupMember } from './internal/runtime/group-member.js';
 import { GroupView } from './internal/runtime/group-view.js';
+import { describeLocalTasks, findLocalStore, keyQueryMetadata } from './internal/runtime/local-queries.js';
 import { Placement, type HostEntry } from './internal/runtime/placement.js';
+import { StreamsLifecycle, type StreamsState } from './internal/runtime/streams-lifecycle.js';
 import { StreamsMetrics } from './internal/runtime/streams-metrics.js';
 import { TaskFactory, storeSlots } from './internal/runtime/task-factory.js';
-import { describeTaskIds } from './internal/runtime/task-ids.js';
 import { TaskManager } from './internal/runtime/task-manager.js';
 import type { StreamTask } from './internal/runtime/stream-task.js';
+import type { KeyQueryMetadata, LocalStoreResult } from './interactive-queries.js';
 import type { Logger } from './processor.js';
 import type { StreamsConfig } from './streams-config.js';
-import { parseTaskId, taskIdToString } from './task-id.js';
+import { parseTaskId } from './task-id.js';
 import { internalTopicName, type Topology } from './topology.js';
 
 export { directoryTopicName };
 
-export type StreamsState =
-  'created' | 'rebalancing' | 'running' | 'pending_shutdown' | 'not_running' | 'error';
+/** The state of a streams instance; see {@link KafkaStreams.onStateChange}. */
+export type { StreamsState };
 
-/** Where a key lives: its partition, task, active host and standby hosts (from the latest owner map). */
+/** An instance in the owner map: its active and standby task ids and its API URL. */
 export type { HostEntry };
 
-export interface KeyQueryMetadata {
-  readonly partition: number;
-  readonly taskId: string;
-  readonly active: HostEntry | undefined;
-  readonly standbys: readonly HostEntry[];
-}
+export type { KeyQueryMetadata, LocalStoreResult } from './interactive-queries.js';
 
-/** A local store answer for interactive queries. */
-export type LocalStoreResult =
-  | {
-      readonly ok: true;
-      readonly kind: 'active' | 'standby';
-      readonly store: ReadOnlyKeyValueStore<unknown, unknown>;
-      readonly lag: number;
-    }
-  | { readonly ok: false; readonly reason: 'not-local' | 'restoring' | 'unknown-store' };
-
+/** What an instance needs from its host: the Kafka client, a metrics registry, a logger and (for tests) a clock. */
 export interface KafkaStreamsDeps {
   readonly kafka: KafkaClient;
   readonly registry: Registry;
@@ -68,9 +50,8 @@ export interface KafkaStreamsDeps {
 }
 
 export class KafkaStreams {
-  private stateValue: StreamsState = 'created';
-  private readonly listeners: ((state: StreamsState, previous: StreamsState) => void)[] = [];
   private readonly logger: Logger;
+  private readonly lifecycle: StreamsLifecycle;
   private readonly clock: () => number;
   readonly metrics: StreamsMetrics;
   private member: GroupMember | undefined;
@@ -83,8 +64,7 @@ export class KafkaStreams {
   private counts = new Map<string, number>();
   private hostsValue: readonly HostEntry[] = [];
   private fatalError: unknown;
-  /** The last assignment line logged (see logAssignment). */
-  private lastAssignmentLine = '';
+  private readonly assignmentLog: AssignmentLog;
 
   constructor(
     readonly topology: Topology,
@@ -92,12 +72,14 @@ export class KafkaStreams {
     private readonly deps: KafkaStreamsDeps,
   ) {
     this.logger = deps.logger.child({ instance: config.instanceId });
+    this.lifecycle = new StreamsLifecycle(this.logger);
+    this.assignmentLog = new AssignmentLog(this.logger);
     this.clock = deps.clock ?? Date.now;
     this.metrics = new StreamsMetrics(deps.registry);
   }
 
   get state(): StreamsState {
-    return this.stateValue;
+    return this.lifecycle.state;
   }
 
   /** The error that moved the instance to `error`, if any. */
@@ -106,21 +88,7 @@ export class KafkaStreams {
   }
 
   onStateChange(listener: (state: StreamsState, previous: StreamsState) => void): void {
-    this.listeners.push(listener);
-  }
-
-  private setState(next: StreamsState): void {
-    const previous = this.stateValue;
-    if (
-      previous === next ||
-      previous === 'not_running' ||
-      (previous === 'error' && next !== 'not_running') ||
-      (previous === 'pending_shutdown' && next !== 'not_running' && next !== 'error')
-    )
-      return;
-    this.stateValue = next;
-    this.logger.info({ state: next, previous }, 'streams state changed');
-    for (const l of this.listeners) l(next, previous);
+    this.lifecycle.onChange(listener);
   }
 
   resolveTopic = (logical: string, internal: boolean): string =>
@@ -210,7 +178,7 @@ export class KafkaStreams {
         onChange: (hosts, mine, changed) => {
           this.hostsValue = hosts;
           if (changed && mine) {
-            this.logAssignment(mine.active, mine.standby);
+            this.assignmentLog.log(mine.active, mine.standby);
             void this.taskManager?.updateStandbys(new Set(mine.standby));
           }
           this.updateRunningState();
@@ -230,13 +198,13 @@ export class KafkaStreams {
         tasks: this.taskManager,
         logger: this.logger,
         clock: this.clock,
-        stopping: () => this.stopping(),
-        onAssigning: () => this.setState('rebalancing'),
+        stopping: () => this.lifecycle.stopping,
+        onAssigning: () => this.lifecycle.set('rebalancing'),
         onLeadChanged: (lead) => this.groupView?.setLead(lead),
         onReplaced: () => this.metrics.consumerReplacements.inc(),
         onFatal: (err) => void this.fail(err),
       });
-      this.setState('rebalancing');
+      this.lifecycle.set('rebalancing');
       // The member joins while the directory is still being read (a restarted static member gets its tasks back at
       // once); its lead partitions are published as soon as the directory's producer is open.
       await Promise.all([directory, this.member.start()]);
@@ -258,14 +226,6 @@ export class KafkaStreams {
       : InstanceProducer.idempotent(deps.kafka, { logger: this.logger });
   }
 
-  private stopping(): boolean {
-    return (
-      this.stateValue === 'pending_shutdown' ||
-      this.stateValue === 'not_running' ||
-      this.stateValue === 'error'
-    );
-  }
-
   private resolveLogical(logical: string): string {
     return this.resolveTopic(logical, this.topology.internalTopics.has(logical));
   }
@@ -274,24 +234,9 @@ export class KafkaStreams {
     this.counts = await prepareTopics(admin, this.topology, this.config, this.logger);
   }
 
-  /**
-   * One line per rebalance with this instance's tasks; at info only when they changed (a first start goes through
-   * several rebalances with the same outcome), else debug.
-   */
-  private logAssignment(active: readonly string[], standby: readonly string[]): void {
-    const line = `assigned ${active.length} active tasks: ${describeTaskIds(active)}, ${standby.length} standbys`;
-    const changed = line !== this.lastAssignmentLine;
-    this.lastAssignmentLine = line;
-    (changed ? this.logger.info : this.logger.debug).call(
-      this.logger,
-      { active: active.length, standby: standby.length, standbyTasks: describeTaskIds(standby) },
-      line,
-    );
-  }
-
   private updateRunningState(): void {
-    if (this.stateValue !== 'rebalancing' && this.stateValue !== 'running') return;
-    this.setState(this.member?.joined === true && this.allRunningAndKnown() ? 'running' : 'rebalancing');
+    if (this.lifecycle.state !== 'rebalancing' && this.lifecycle.state !== 'running') return;
+    this.lifecycle.set(this.member?.joined === true && this.allRunningAndKnown() ? 'running' : 'rebalancing');
   }
 
   /**
@@ -308,7 +253,7 @@ export class KafkaStreams {
 
   /** Running, with every assigned active task restored and processing, and every key routable. */
   isReady(): boolean {
-    return this.stateValue === 'running' && this.allRunningAndKnown();
+    return this.lifecycle.state === 'running' && this.allRunningAndKnown();
   }
 
   /** The latest owner map of the group. */
@@ -318,62 +263,26 @@ export class KafkaStreams {
 
   /** Which task and instance hold `keyBytes` in the store `storeName` (partitioned like its subtopology). */
   metadataForKey(storeName: string, keyBytes: Buffer): KeyQueryMetadata | undefined {
-    const sub = this.topology.subtopologies.find((s) => s.stores.includes(storeName));
-    if (!sub || sub.sourceTopics.length === 0) return undefined;
-    const partitions = this.counts.get(this.resolveLogical(sub.sourceTopics[0]!));
-    if (partitions === undefined) return undefined;
-    const partition = partitionForKey(keyBytes, partitions);
-    const taskId = taskIdToString({ subtopology: sub.id, partition });
-    return {
-      partition,
-      taskId,
-      active: this.hostsValue.find((h) => h.active.includes(taskId)),
-      standbys: this.hostsValue.filter((h) => h.standby.includes(taskId)),
-    };
+    return keyQueryMetadata(
+      this.topology,
+      (t) => this.counts.get(this.resolveLogical(t)),
+      this.hostsValue,
+      storeName,
+      keyBytes,
+    );
   }
 
   /** This instance's copy of a task's store: the running active task's, or (if allowed) a standby's. */
   localStore(storeName: string, taskId: string, allowStandby: boolean): LocalStoreResult {
-    if (!this.topology.stores.has(storeName)) return { ok: false, reason: 'unknown-store' };
-    const tm = this.taskManager;
-    const task = tm?.activeTasks().find((t) => t.idString === taskId);
-    if (task) {
-      const store = task.stores.get(storeName);
-      if (!store) return { ok: false, reason: 'unknown-store' };
-      if (task.state === 'running') return { ok: true, kind: 'active', store: store.committed, lag: 0 };
-      if (!allowStandby) return { ok: false, reason: 'restoring' };
-    }
-    const standby = allowStandby ? tm?.standbys.get(taskId) : undefined;
-    const store = standby?.stores.get(storeName);
-    if (store) return { ok: true, kind: 'standby', store: store.committed, lag: tm!.standbys.lag(taskId) };
-    return { ok: false, reason: task ? 'restoring' : 'not-local' };
+    return findLocalStore(this.topology, this.taskManager, storeName, taskId, allowStandby);
   }
 
   /**
    * Active and standby tasks of this instance, with state and lag; standbys also with the next changelog offset
    * they will apply, per changelog partition (`topic:partition`).
    */
-  localTasks(): {
-    active: { id: string; state: string; lag: number; busy?: { job: string; forMs: number } }[];
-    standby: { id: string; lag: number; positions: Record<string, string> }[];
-  } {
-    const tm = this.taskManager;
-    return {
-      active: (tm?.activeTasks() ?? []).map((t) => {
-        const busy = t.busy();
-        return {
-          id: t.idString,
-          state: t.state,
-          lag: t.lag(),
-          ...(busy ? { busy: { job: busy.label, forMs: Date.now() - busy.sinceMs } } : {}),
-        };
-      }),
-      standby: (tm?.standbys.ids ?? []).map((id) => ({
-        id,
-        lag: tm!.standbys.lag(id),
-        positions: tm!.standbys.positions(id),
-      })),
-    };
+  localTasks(): ReturnType<typeof describeLocalTasks> {
+    return describeLocalTasks(this.taskManager);
   }
 
   /** Source positions and fetched high watermarks of every active task (diagnostics). */
@@ -387,24 +296,23 @@ export class KafkaStreams {
   static parseTaskId = parseTaskId;
 
   private async fail(err: unknown): Promise<void> {
-    if (this.stateValue === 'error' || this.stateValue === 'not_running') return;
+    if (this.lifecycle.state === 'error' || this.lifecycle.state === 'not_running') return;
     this.fatalError = err;
     this.logger.error(
       { err: describeError(err) },
       'fatal error; stopping this instance (committed state is safe)',
     );
-    this.setState('error');
+    this.lifecycle.set('error');
     await this.shutdown(false);
   }
 
   /** Graceful shutdown: commit all tasks, leave the group, release the state directory. */
   async close(): Promise<void> {
-    if (this.stateValue === 'not_running' || this.stateValue === 'pending_shutdown') return;
-    const wasError = this.stateValue === 'error';
-    this.setState('pending_shutdown');
+    if (this.lifecycle.state === 'not_running' || this.lifecycle.state === 'pending_shutdown') return;
+    const wasError = this.lifecycle.state === 'error';
+    this.lifecycle.set('pending_shutdown');
     await this.shutdown(!wasError);
-    this.stateValue = 'created';
-    this.setState('not_running');
+    this.lifecycle.closed();
   }
 
   private async shutdown(clean: boolean): Promise<void> {
