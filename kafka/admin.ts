@@ -15,7 +15,8 @@ import type {
 } from '@confluentinc/kafka-javascript';
 import { UscError } from '../common/errors.js';
 import { routeLibrdkafkaLog, type KafkaClient } from './client.js';
-import { ConnectionProblems, connectOrExplain, KAFKA_ERROR_CODES } from './errors.js';
+import { ConnectionProblems, connectOrExplain } from './connection-problems.js';
+import { KAFKA_ERROR_CODES } from './errors.js';
 import { callback, rdkafka, type LowLevelConsumer } from './native.js';
 
 /** A connected admin client; the caller must `disconnect()` it. Opaque outside kafka/. */

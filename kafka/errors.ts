@@ -10,7 +10,8 @@
  * `isRetriable`, `isTxnRequiresAbort`) from the lower-level API, and `KafkaJSError` (`code`, `type` = the code's
  * name, `retriable`, `fatal`, `abortable`) from its KafkaJS-compatible API. Errors are walked along `cause`, so a
  * {@link UscError} wrapping a client error is classified by what it wraps. This module is pure: it does not load
- * the native client (unit tests import it on a Node version where the binding does not load).
+ * the native client (unit tests import it on a Node version where the binding does not load). Explaining why a
+ * client's first request failed (its connection problems) is ./connection-problems.ts.
  */
 
 /**
@@ -150,7 +151,7 @@ const RETRIABLE_CODES: ReadonlySet<number> = new Set([
 ]);
 
 /** Codes saying that no broker could be reached at all (refused, unresolvable, every connection down). */
-const UNREACHABLE_CODES: ReadonlySet<number> = new Set([
+export const UNREACHABLE_CODES: ReadonlySet<number> = new Set([
   C.ERR__TRANSPORT,
   C.ERR__RESOLVE,
   C.ERR__ALL_BROKERS_DOWN,
@@ -176,7 +177,7 @@ interface KafkaLikeError {
 }
 
 /** `err` and every error it wraps (`cause`, an aggregate's `errors`), outermost first; cycles are cut. */
-function chain(err: unknown): KafkaLikeError[] {
+export function errorChain(err: unknown): KafkaLikeError[] {
   const out: KafkaLikeError[] = [];
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
@@ -196,7 +197,7 @@ function chain(err: unknown): KafkaLikeError[] {
  * The librdkafka code of one error: its numeric `code`, else the code its `type` names (KafkaJS-compatible
  * errors name it, e.g. `ERR_PRODUCER_FENCED`). UscError's string codes are not Kafka codes.
  */
-function kafkaCode(e: KafkaLikeError): number | undefined {
+export function kafkaCode(e: KafkaLikeError): number | undefined {
   if (typeof e.code === 'number' && e.code !== -1) return e.code;
   if (typeof e.type === 'string' && e.type in KAFKA_ERROR_CODES) {
     return KAFKA_ERROR_CODES[e.type as KafkaErrorCodeName];
@@ -211,11 +212,12 @@ function uscCode(e: KafkaLikeError): string | undefined {
 
 /**
  * librdkafka's error events (`event.error`) carry no code (-1) and only the lowercased description; these are
- * recognised by their text.
+ * recognised by their text. This one: no broker could be reached.
  */
-const UNREACHABLE_TEXT =
+export const UNREACHABLE_TEXT =
   /broker transport failure|all broker connections are down|failed to resolve|connection refused|ECONNREFUSED/i;
-const AUTHENTICATION_TEXT = /authentication failure|SASL authentication (error|failed)/i;
+/** The text of an authentication failure (a broker refused our credentials), as for {@link UNREACHABLE_TEXT}. */
+export const AUTHENTICATION_TEXT = /authentication failure|SASL authentication (error|failed)/i;
 
 function isFatalCode(e: KafkaLikeError): boolean {
   const code = kafkaCode(e);
@@ -224,7 +226,7 @@ function isFatalCode(e: KafkaLikeError): boolean {
 }
 
 export function classifyKafkaError(err: unknown): KafkaErrorClass {
-  const errors = chain(err);
+  const errors = errorChain(err);
   // The most specific recovery wins wherever it sits in the chain: fenced, then rebalance, then fatal.
   for (const e of errors) {
     const code = kafkaCode(e);
@@ -260,7 +262,7 @@ export function classifyKafkaError(err: unknown): KafkaErrorClass {
  * one.
  */
 export function isDefinitelyFatal(err: unknown): boolean {
-  return chain(err).some(isFatalCode);
+  return errorChain(err).some(isFatalCode);
 }
 
 /**
@@ -268,7 +270,7 @@ export function isDefinitelyFatal(err: unknown): boolean {
  * member fenced by another member with its `group.instance.id`): the client must be replaced, not retried.
  */
 export function isConsumerFatal(err: unknown): boolean {
-  return chain(err).some((e) => e.isFatal === true || kafkaCode(e) === C.ERR__FATAL);
+  return errorChain(err).some((e) => e.isFatal === true || kafkaCode(e) === C.ERR__FATAL);
 }
 
 /**
@@ -276,7 +278,7 @@ export function isConsumerFatal(err: unknown): boolean {
  * the address did not resolve, every broker connection is down. The CLI reports it as USC_ERR_KAFKA_UNREACHABLE.
  */
 export function isKafkaUnreachable(err: unknown): boolean {
-  const errors = chain(err);
+  const errors = errorChain(err);
   // A broker that answered and refused us (authentication, authorization) was reachable, whatever it wraps.
   if (errors.some(isFatalCode)) return false;
   return errors.some((e) => {
@@ -284,133 +286,4 @@ export function isKafkaUnreachable(err: unknown): boolean {
     if (code !== undefined) return UNREACHABLE_CODES.has(code);
     return typeof e.message === 'string' && UNREACHABLE_TEXT.test(e.message);
   });
-}
-
-/** A librdkafka log event (`event.log`). */
-export interface LibrdkafkaLogEvent {
-  readonly severity?: number;
-  readonly fac?: string;
-  readonly message?: string;
-}
-
-/** The shape of the client's errors that kafka/ creates itself (see {@link ConnectionProblems.explain}). */
-export interface KafkaClientError extends Error {
-  readonly code: number;
-  readonly errno: number;
-  readonly origin: 'local';
-  readonly isRetriable: boolean;
-  readonly isFatal: boolean;
-}
-
-function clientError(code: number, message: string, cause: unknown, retriable: boolean): KafkaClientError {
-  return Object.assign(new Error(message, { cause }), {
-    name: 'LibrdKafkaError',
-    code,
-    errno: code,
-    origin: 'local' as const,
-    isRetriable: retriable,
-    isFatal: false,
-  });
-}
-
-/**
- * Remembers why a client's broker connections failed (librdkafka's error events and its `FAIL` / `AUTH` / `SSL`
- * log lines), so that a first request failing with a bare "Local: Timed out" or "Broker transport failure" can be
- * reported with its real reason: an authentication failure (fatal) or an unreachable broker (with the address and
- * the socket error).
- */
-export class ConnectionProblems {
-  private authFailure: string | undefined;
-  private sslFailure: string | undefined;
-  private transportFailure: string | undefined;
-  private refused: (() => void) | undefined;
-  /**
-   * Resolves once the broker refused our credentials: librdkafka keeps trying to log in until the request times
-   * out, but no retry can succeed, so a connect can give up at once (see {@link connectOrExplain}).
-   */
-  readonly loginRefused: Promise<void> = new Promise((resolve) => {
-    this.refused = resolve;
-  });
-
-  private noteAuthFailure(text: string): void {
-    this.authFailure ??= text;
-    this.refused?.();
-  }
-
-  /** Feed every `event.log` event of the client. */
-  noteLog(event: LibrdkafkaLogEvent): void {
-    const text = event.message ?? '';
-    if ((event.severity ?? 7) > 4) return;
-    if (/Connect to .* failed|Connection setup timed out|Failed to resolve|Connection refused/i.test(text)) {
-      this.transportFailure ??= text;
-    } else if (AUTHENTICATION_TEXT.test(text) || /^SASL/i.test(event.fac ?? '')) {
-      this.noteAuthFailure(text);
-    } else if (/SSL handshake failed|certificate verify failed|SSL (?:error|alert)/i.test(text)) {
-      this.sslFailure ??= text;
-    }
-  }
-
-  /** Feed every `event.error` event of the client. */
-  noteError(err: { message?: string }): void {
-    const text = err.message ?? '';
-    if (AUTHENTICATION_TEXT.test(text)) this.noteAuthFailure(text);
-    else if (UNREACHABLE_TEXT.test(text)) this.transportFailure ??= text;
-  }
-
-  /**
-   * The error to report for `err`, a failed first request: an authentication failure the client saw becomes
-   * ERR__AUTHENTICATION (fatal); a request that failed or timed out because no broker answered becomes
-   * ERR__TRANSPORT with the connection's own reason; anything else is returned unchanged.
-   */
-  explain(err: unknown): unknown {
-    const code = chain(err)
-      .map(kafkaCode)
-      .find((c) => c !== undefined);
-    if (this.authFailure !== undefined) {
-      return clientError(
-        C.ERR__AUTHENTICATION,
-        `Local: Authentication failure: ${this.authFailure}`,
-        err,
-        false,
-      );
-    }
-    if (code !== undefined && !UNREACHABLE_CODES.has(code) && code !== C.ERR__TIMED_OUT) return err;
-    if (this.sslFailure !== undefined) {
-      return clientError(C.ERR__SSL, `Local: SSL error: ${this.sslFailure}`, err, false);
-    }
-    if (this.transportFailure !== undefined || (code !== undefined && UNREACHABLE_CODES.has(code))) {
-      const reason = this.transportFailure ?? (err instanceof Error ? err.message : String(err));
-      return clientError(C.ERR__TRANSPORT, `Local: Broker transport failure: ${reason}`, err, true);
-    }
-    return err;
-  }
-}
-
-/**
- * Runs a client's first request (`connect`, rejecting on failure) and explains its failure with what `problems`
- * saw. A refused login fails at once instead of when the request times out; the pending request is left to end
- * in the background (closing a client under a pending request is not safe), and should it still succeed the client
- * is closed with `disconnect`. A failed connect has closed the client itself.
- */
-export async function connectOrExplain(
-  problems: ConnectionProblems,
-  connect: Promise<unknown>,
-  disconnect: () => Promise<unknown>,
-): Promise<void> {
-  const outcome = await Promise.race([
-    connect.then(
-      () => ({ ok: true as const }),
-      (err: unknown) => ({ ok: false as const, err }),
-    ),
-    problems.loginRefused.then(() => ({ ok: false as const, refused: true as const })),
-  ]);
-  if (outcome.ok) return;
-  if ('refused' in outcome) {
-    // A failed connect closes the client itself; one that still succeeded is closed here.
-    void connect.then(disconnect, () => undefined).catch(() => undefined);
-    throw problems.explain(
-      clientError(KAFKA_ERROR_CODES.ERR__AUTHENTICATION, 'login refused', undefined, false),
-    );
-  }
-  throw problems.explain(outcome.err);
 }

@@ -7,7 +7,8 @@ import type { ConsumerGlobalConfig, GroupDescription, LibrdKafkaError } from '@c
 import { UscError } from '../common/errors.js';
 import { SETTLE_POLL_MS, partitionCounts, rd, throwIfError, topicOffsets, type KafkaAdmin } from './admin.js';
 import { routeLibrdkafkaLog } from './client.js';
-import { ConnectionProblems, connectOrExplain, KAFKA_ERROR_CODES } from './errors.js';
+import { ConnectionProblems, connectOrExplain } from './connection-problems.js';
+import { KAFKA_ERROR_CODES } from './errors.js';
 import { callback, rdkafka, type LowLevelConsumer } from './native.js';
 
 /** librdkafka's "no offset" (RD_KAFKA_OFFSET_INVALID), reported for a partition the group never committed. */

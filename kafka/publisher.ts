@@ -7,7 +7,8 @@
  */
 import type { DeliveryReport, LibrdKafkaError, ProducerGlobalConfig } from '@confluentinc/kafka-javascript';
 import { routeLibrdkafkaLog, type KafkaClient } from './client.js';
-import { ConnectionProblems, connectOrExplain, KAFKA_ERROR_CODES } from './errors.js';
+import { ConnectionProblems, connectOrExplain } from './connection-problems.js';
+import { KAFKA_ERROR_CODES } from './errors.js';
 import { callback, rdkafka, type LowLevelProducer } from './native.js';
 
 export interface PublishMessage {

@@ -7,11 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TaskMigratedError, UscError } from '../../../common/errors.js';
+import { ConnectionProblems, connectOrExplain } from '../../../kafka/connection-problems.js';
 import {
-  ConnectionProblems,
   KAFKA_ERROR_CODES as C,
   classifyKafkaError,
-  connectOrExplain,
   isDefinitelyFatal,
   isKafkaUnreachable,
 } from '../../../kafka/errors.js';
