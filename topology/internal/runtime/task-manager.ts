@@ -3,19 +3,18 @@
  * commits, punctuations, assignments, revocations, standby updates), so a task is never processed, committed and
  * closed at the same time:
  *  - a rebalance that keeps a task does not touch it (cooperative: only moved partitions are reported);
- *  - newly assigned lead partitions bring their partition group (see ./placement.ts); each new task: stores
- *    (warm ones from a standby of the same task, else opened) -> committed offsets read (stable: no pending
- *    transaction) -> changelog tail restored (concurrently with the running tasks) -> seek + resume -> running;
+ *  - newly assigned lead partitions bring their partition group (see ./placement.ts); each new task
+ *    (./task-creation.ts): stores (warm ones from a standby of the same task, else opened) -> committed offsets
+ *    read (stable: no pending transaction) -> changelog tail restored (concurrently with the running tasks) ->
+ *    seek + resume -> running;
  *  - revoked tasks: every task commits (one transaction, exactly-once v2) before the partitions are released, then
  *    the revoked ones close and keep their open stores as a standby copy; lost partitions (eviction) close dirty;
  *  - one commit for all tasks per commit interval (./commit-protocol.ts); a failed commit re-initialises every
- *    task from its last commit (dirty close, re-create, restore the tail).
+ *    task from its last commit (dirty close, re-create, restore the tail), see ./task-recovery.ts.
+ * The active tasks themselves are kept in ./active-tasks.ts.
  */
-import { TaskMigratedError, UscError, describeError } from '../../../common/errors.js';
+import { UscError, describeError } from '../../../common/errors.js';
 import {
-  classifyKafkaError,
-  isProducerFatal,
-  topicPartitionKey,
   type ConsumedBatch,
   type GroupConsumer,
   type InstanceProducer,
@@ -25,16 +24,18 @@ import {
 import type { Logger } from '../../processor.js';
 import type { StreamsConfig } from '../../streams-config.js';
 import { parseTaskId, taskIdToString } from '../../task-id.js';
-import { commitFailure, commitInstance } from './instance-commit.js';
+import { ActiveTasks } from './active-tasks.js';
+import { commitInstance } from './instance-commit.js';
 import type { Placement } from './placement.js';
 import { SerialQueue } from './serial-queue.js';
 import { StandbyTasks } from './standby-tasks.js';
 import type { StreamTask } from './stream-task.js';
 import type { StreamsMetrics } from './streams-metrics.js';
 import type { TaskFactory } from './task-factory.js';
-import { buildTasks, restoreTasks, startTasks } from './task-startup.js';
+import { createTasks, restoreAndStart, type TaskCreationDeps } from './task-creation.js';
+import { Backoff, afterCommitFailure, afterCreateFailure } from './task-recovery.js';
 import { processBatches, punctuateAll } from './task-work.js';
-import { describeTaskIds, logTasksStarted, reportStuckTasks } from './task-ids.js';
+import { describeTaskIds, reportStuckTasks } from './task-ids.js';
 
 export { describeTaskIds };
 
@@ -57,8 +58,7 @@ export interface TaskManagerDeps {
 }
 
 export class TaskManager {
-  private readonly active = new Map<string, StreamTask>();
-  private readonly byPartition = new Map<string, StreamTask>();
+  private readonly active: ActiveTasks;
   /** Lead partitions this member owns (its tasks are `placement.tasksOf(p)`). */
   private readonly owned = new Set<number>();
   private readonly queue = new SerialQueue();
@@ -67,25 +67,35 @@ export class TaskManager {
   private tickQueued = false;
   /** A commit failed in a way that may have left the producer unusable: replace it before the next tasks run. */
   private producerSuspect = false;
-  private commitFailures = 0;
+  private readonly backoff = new Backoff();
   private retryTimer: NodeJS.Timeout | undefined;
   /** Aborted when shutdown starts: restores in progress stop instead of holding the shutdown up. */
   private readonly stopping = new AbortController();
   readonly standbys: StandbyTasks;
   private readonly exactlyOnce: boolean;
+  private readonly creation: TaskCreationDeps;
 
   constructor(private readonly deps: TaskManagerDeps) {
     this.exactlyOnce = deps.config.processingGuarantee === 'exactly_once';
+    this.active = new ActiveTasks(deps.logger, deps.metrics);
     this.standbys = new StandbyTasks(
       deps.kafka,
       `${deps.config.applicationId}-standby-${deps.config.instanceId}`,
       deps.logger.child({ component: 'standby' }),
       deps.metrics,
     );
+    this.creation = {
+      ...deps,
+      active: this.active,
+      standbys: this.standbys,
+      signal: this.stopping.signal,
+      run: (label, job) => this.run(label, job),
+      pause: (partitions) => this.pauseQuietly(partitions),
+    };
   }
 
   activeTasks(): readonly StreamTask[] {
-    return [...this.active.values()];
+    return this.active.values();
   }
 
   /** Lead partitions this member owns. */
@@ -138,7 +148,7 @@ export class TaskManager {
         .map((p) => p.partition);
       const revoked = new Set(partitions.flatMap((p) => this.deps.placement.tasksOf(p).map(taskIdToString)));
       for (const p of partitions) this.owned.delete(p);
-      const closing = [...this.active.values()].filter((t) => revoked.has(t.idString));
+      const closing = this.active.values().filter((t) => revoked.has(t.idString));
       if (!lost && closing.some((t) => t.hasUncommitted())) {
         // Exactly-once v2: the revoked tasks' work commits before their partitions are released (with every
         // other task's: one transaction). If that fails, every task goes back to its last commit.
@@ -153,7 +163,7 @@ export class TaskManager {
         // reopened or restored (the next owner-map refresh closes it otherwise).
         const keep =
           this.deps.config.numStandbyReplicas > 0 && !this.shuttingDown && task.state === 'running';
-        await this.removeTask(task, keep);
+        await this.active.remove(task, keep);
         if (keep) await this.standbys.adopt(task.idString, task.stores);
       }
       if (closing.length > 0 || lost) this.deps.onTasksChanged();
@@ -180,13 +190,13 @@ export class TaskManager {
     return this.run('process', async () => {
       const { idle, failure } = await processBatches(
         batches,
-        (k) => this.byPartition.get(k),
+        (k) => this.active.ofPartition(k),
         this.deps.logger,
       );
       if (failure !== undefined) return this.deps.onFatal(failure);
       this.pauseQuietly(idle);
       const now = this.deps.clock();
-      if ([...this.active.values()].some((t) => t.commitDue(now, this.deps.config.commitIntervalMs)))
+      if (this.active.values().some((t) => t.commitDue(now, this.deps.config.commitIntervalMs)))
         await this.commitOrRecover();
     });
   }
@@ -218,7 +228,7 @@ export class TaskManager {
       const now = this.deps.clock();
       const failure = await punctuateAll(this.active.values(), now, this.deps.logger);
       if (failure !== undefined) return this.deps.onFatal(failure);
-      const tasks = [...this.active.values()];
+      const tasks = this.active.values();
       const due = force
         ? tasks.some((t) => t.hasUncommitted())
         : tasks.some((t) => t.commitDue(now, this.deps.config.commitIntervalMs));
@@ -238,9 +248,9 @@ export class TaskManager {
         metrics: this.deps.metrics,
         timeoutMs: config.commitTimeoutMs ?? 30_000,
       },
-      [...this.active.values()].filter((t) => t.hasUncommitted()),
+      this.active.values().filter((t) => t.hasUncommitted()),
     );
-    this.commitFailures = 0;
+    this.backoff.reset();
   }
 
   private async commitOrRecover(): Promise<void> {
@@ -251,34 +261,19 @@ export class TaskManager {
     }
   }
 
-  /**
-   * A failed commit: the transaction is aborted, so every task's uncommitted work is gone. Errors no retry can fix
-   * (authorization, a record the broker refuses; another process running as this instance) stop the instance;
-   * otherwise every task is re-initialised from its last commit (a rebalance that follows moves what moved).
-   */
+  /** A failed commit: the instance stops, or every task goes back to its last commit (./task-recovery.ts). */
   private async onCommitError(err: unknown): Promise<void> {
-    const { action, kind } = commitFailure(err);
-    if (action === 'stop') {
-      this.deps.logger.error(
-        { err: describeError(err), kind },
-        kind === 'fenced'
-          ? `commit fenced: another process runs as instance ${this.deps.config.instanceId}; stopping`
-          : 'commit failed on an error no retry can fix; stopping the instance (committed state is intact)',
-      );
-      this.deps.onFatal(kind === 'fenced' ? new TaskMigratedError('producer fenced', { cause: err }) : err);
-      return;
-    }
-    const delay = Math.min(10_000, kind === 'rebalance' ? 0 : 200 * 2 ** this.commitFailures++);
-    this.deps.logger.warn(
-      { err: describeError(err), kind, tasks: this.active.size, retryInMs: delay },
-      'commit failed; every task goes back to its last commit',
-    );
-    for (const task of [...this.active.values()]) await this.removeTask(task, false);
+    const { instanceId } = this.deps.config;
+    const recovery = afterCommitFailure(err, this.backoff, {
+      instanceId,
+      tasks: this.active.size,
+      logger: this.deps.logger,
+    });
+    if (recovery.action === 'stop') return this.deps.onFatal(recovery.error);
+    await this.active.removeAll();
     this.deps.onTasksChanged();
-    // The aborted (or timed-out) transaction may have left the producer unusable (a fatal state after a broker
-    // restart, a transaction that never ended): a new one fences it before the tasks commit again.
-    this.producerSuspect = kind !== 'rebalance' || isProducerFatal(err);
-    this.retryLater(delay);
+    this.producerSuspect = recovery.renewProducer;
+    this.retryLater(recovery.delayMs);
   }
 
   private retryLater(delayMs: number): void {
@@ -294,16 +289,11 @@ export class TaskManager {
   /** A retriable error while creating or restoring tasks is retried with backoff; anything else is fatal. */
   private onCreateError(err: unknown): void {
     if (this.shuttingDown) return;
-    if (classifyKafkaError(err) !== 'retriable') return this.deps.onFatal(err);
-    const delay = Math.min(10_000, 500 * 2 ** this.commitFailures++);
-    this.deps.logger.warn(
-      { err: describeError(err), retryInMs: delay },
-      'creating or restoring tasks failed on a retriable error; retrying',
+    const recovery = afterCreateFailure(err, this.backoff, this.deps.logger);
+    if (recovery.action === 'stop') return this.deps.onFatal(recovery.error);
+    void this.run('drop unstarted', () => this.active.removeAll((t) => t.state !== 'running')).then(() =>
+      this.retryLater(recovery.delayMs),
     );
-    void this.run('drop unstarted', async () => {
-      for (const task of [...this.active.values()])
-        if (task.state !== 'running') await this.removeTask(task, false);
-    }).then(() => this.retryLater(delay));
   }
 
   /** Creates the assigned tasks that do not exist, then restores and starts them outside the queue. */
@@ -313,73 +303,11 @@ export class TaskManager {
       await this.deps.renewProducer();
       this.producerSuspect = false;
     }
-    const { built: created, failure } = await buildTasks(
-      this.assignedTaskIds().filter((id) => !this.active.has(id)),
-      (id) => this.standbys.take(id),
-      this.deps.factory,
-    );
-    for (const task of created) {
-      this.active.set(task.idString, task);
-      for (const s of task.sources) this.byPartition.set(topicPartitionKey(s.topic, s.partition), task);
-      this.pauseQuietly(task.sources);
-      task.beginRestore();
-    }
-    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
-    this.deps.onTasksChanged();
-    // The tasks built are dropped with the others that did not start (onCreateError), then all are retried.
-    if (failure !== undefined) throw failure;
+    // A failure to build drops the tasks built with the others that did not start (onCreateError), then all retry.
+    const ids = this.assignedTaskIds().filter((id) => !this.active.has(id));
+    const created = await createTasks(this.creation, ids);
     if (created.length === 0) return;
-    void this.restoreAndStart(created).catch((err: unknown) => {
-      // A task removed while it restored (a failed commit, a revocation, a lost assignment) had its stores
-      // closed under the restore: whatever that restore reports, the removal already decided what comes next.
-      if (created.some((t) => this.active.get(t.idString) !== t)) {
-        this.deps.logger.debug({ err: describeError(err) }, 'a restore ended because its task was removed');
-        return this.onCreateError(
-          new UscError('USC_ERR_STREAMS_NOT_RUNNING', 'restore interrupted', {
-            retriable: true,
-            cause: err,
-          }),
-        );
-      }
-      this.onCreateError(err);
-    });
-  }
-
-  private async restoreAndStart(tasks: readonly StreamTask[]): Promise<void> {
-    const { kafka, config, logger, metrics } = this.deps;
-    const startedMs = this.deps.clock();
-    const restored = await restoreTasks(
-      {
-        kafka,
-        consumer: this.deps.consumer(),
-        instanceId: config.instanceId,
-        commitTimeoutMs: config.commitTimeoutMs ?? 30_000,
-        logger,
-        metrics,
-        signal: this.stopping.signal,
-      },
-      tasks,
-    );
-    const started = await this.run('start tasks', () =>
-      startTasks(tasks, restored.committed, this.deps.consumer(), (t) => this.active.get(t.idString) === t),
-    );
-    logTasksStarted(logger, started, restored.restoredTotal, (this.deps.clock() - startedMs) / 1000);
-    this.deps.onTasksChanged();
-  }
-
-  /** Drops a task (uncommitted work is discarded; commit before for a clean close). */
-  private async removeTask(task: StreamTask, keepStores: boolean): Promise<void> {
-    if (this.active.get(task.idString) === task) this.active.delete(task.idString);
-    for (const s of task.sources) {
-      const key = topicPartitionKey(s.topic, s.partition);
-      if (this.byPartition.get(key) === task) this.byPartition.delete(key);
-    }
-    await task
-      .close({ keepStores })
-      .catch((err: unknown) =>
-        this.deps.logger.warn({ taskId: task.idString, err: describeError(err) }, 'closing a task failed'),
-      );
-    this.deps.metrics.tasks.set({ kind: 'active' }, this.active.size);
+    void restoreAndStart(this.creation, created).catch((err: unknown) => this.onCreateError(err));
   }
 
   /**
@@ -414,7 +342,7 @@ export class TaskManager {
           this.deps.logger.warn({ err: describeError(err) }, 'commit on shutdown failed; closing dirty'),
         );
       }
-      for (const task of [...this.active.values()]) await this.removeTask(task, false);
+      await this.active.removeAll();
       await this.standbys.closeAll();
     });
   }
