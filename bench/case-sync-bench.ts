@@ -86,6 +86,8 @@ export class BenchApp {
     const nodeArgs = [
       ...INSTANCE_NODE_OPTIONS,
       ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+      // BENCH_NODE_ARGS: more Node/V8 options for every instance (space-separated), e.g. to try a V8 flag.
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
     ];
     // BENCH_LOG_DIR: every instance's log lines (at BENCH_LOG_LEVEL, default info) go to <dir>/<app>-<name>.log.
     const logDir = process.env.BENCH_LOG_DIR;

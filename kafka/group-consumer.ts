@@ -84,8 +84,14 @@ export interface GroupConsumerHandlers {
    * Returns what to release: these plus the partitions that travelled with them.
    */
   onRevoked(partitions: readonly TopicPartition[], lost: boolean): Promise<readonly TopicPartition[]>;
-  /** One poll's records, grouped by partition. The next poll waits for this promise. */
-  onBatches(batches: readonly ConsumedBatch[]): Promise<void>;
+  /**
+   * One poll's records, grouped by partition. The next poll waits for this promise. `drained`: the member has
+   * caught up: the poll took everything the client had fetched (fewer records than a poll may take) and no
+   * partition's records stopped short of its end as last fetched (a backlog keeps a partition behind).
+   * Also called once with no batches after a poll that found nothing following one that found something (the
+   * handler may act on being idle, e.g. commit).
+   */
+  onBatches(batches: readonly ConsumedBatch[], drained: boolean): Promise<void>;
   /** An error of the client or of a handler; `fatal`: the instance cannot continue. */
   onError(error: unknown, fatal: boolean): void;
   /**
@@ -160,6 +166,36 @@ export function toBatches(
   return batches;
 }
 
+/**
+ * Which partitions are behind their end: a partition whose records of a poll stop short of its end as last fetched
+ * is behind, until a later batch reaches the end or the client reports it. The end under read_committed is the
+ * last stable offset, which lies one past the last record when a transaction's commit marker follows it: that one
+ * offset counts as the end (the client's end-of-partition report would come only with its next fetch, up to
+ * `fetch.wait.max.ms` later).
+ */
+export class PartitionEnds {
+  private readonly behind = new Set<string>();
+
+  /** One poll's batches and the ends the client reported during it (`topic:partition` -> offset). */
+  observe(batches: readonly ConsumedBatch[], ends: ReadonlyMap<string, number>): void {
+    for (const b of batches) {
+      const key = `${b.topic}:${b.partition}`;
+      if (ends.has(key) || Number(b.highWatermark) - Number(b.nextOffset) <= 1) this.behind.delete(key);
+      else if (b.records.length > 0) this.behind.add(key);
+    }
+  }
+
+  /** Partitions no longer assigned. */
+  forget(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.behind.delete(`${p.topic}:${p.partition}`);
+  }
+
+  /** No partition is known to be behind its end. */
+  get caughtUp(): boolean {
+    return this.behind.size === 0;
+  }
+}
+
 /** One consumer-group member. Not restartable: create a new one after stop(). */
 export class GroupConsumer {
   private readonly consumer: LowLevelConsumer;
@@ -168,6 +204,7 @@ export class GroupConsumer {
   private failed = false;
   private loop: Promise<void> | undefined;
   private ends = new Map<string, number>();
+  private readonly partitionEnds = new PartitionEnds();
 
   constructor(
     kafka: KafkaClient,
@@ -242,6 +279,7 @@ export class GroupConsumer {
     const consumer = this.consumer as unknown as LowLevelConsumer & IncrementalConsumer;
     const lost = !assigning && consumer.assignmentLost();
     const plain = assignment.map((p) => ({ topic: p.topic, partition: p.partition }));
+    if (!assigning) this.partitionEnds.forget(plain);
     const job = assigning ? this.handlers.onAssigned(plain) : this.handlers.onRevoked(plain, lost);
     const apply = (list: readonly TopicPartition[]): void => {
       const eager = consumer.rebalanceProtocol() === 'EAGER';
@@ -272,6 +310,7 @@ export class GroupConsumer {
   private async run(): Promise<void> {
     const max = this.options.maxRecordsPerPoll ?? 2_000;
     let failures = 0;
+    let busy = false;
     while (!this.stopping && !this.failed) {
       let messages: LowLevelMessage[];
       try {
@@ -289,10 +328,14 @@ export class GroupConsumer {
       }
       const ends = this.ends;
       this.ends = new Map();
-      if (messages.length === 0 && ends.size === 0) continue;
-      const batches = toBatches(messages, ends, (t, p) => this.highWatermark(t, p));
+      const empty = messages.length === 0 && ends.size === 0;
+      // After an empty poll the handler hears once that nothing more came (then not again until records came).
+      if (empty && !busy) continue;
+      busy = !empty;
+      const batches = empty ? [] : toBatches(messages, ends, (t, p) => this.highWatermark(t, p));
+      this.partitionEnds.observe(batches, ends);
       try {
-        await this.handlers.onBatches(batches);
+        await this.handlers.onBatches(batches, messages.length < max && this.partitionEnds.caughtUp);
       } catch (err) {
         this.handlers.onError(err, true);
       }

@@ -20,7 +20,7 @@ export {
   type StreamsState,
 } from './kafka-streams.js';
 export type { StreamsConfig, ProcessingGuarantee } from './streams-config.js';
-export { DEFAULT_COMMIT_INTERVAL_MS } from './streams-config.js';
+export { DEFAULT_COMMIT_INTERVAL_MS, DEFAULT_COMMIT_MIN_INTERVAL_MS } from './streams-config.js';
 export type {
   Cancellable,
   Logger,

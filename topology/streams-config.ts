@@ -14,8 +14,19 @@ export interface StreamsConfig {
   /** Root of local state: `<stateDir>/<applicationId>/<taskId>/<store>`. */
   readonly stateDir: string;
   readonly processingGuarantee: ProcessingGuarantee;
-  /** How often the instance commits (one transaction for all its tasks under exactly_once). Default 100 ms. */
+  /**
+   * Longest a processed record waits for its commit (one transaction for all tasks of the instance under
+   * exactly_once). Default 100 ms, like Kafka Streams' `commit.interval.ms` under exactly-once.
+   */
   readonly commitIntervalMs: number;
+  /**
+   * An instance that has processed everything it fetched commits without waiting for `commitIntervalMs`, but not
+   * sooner than this after its previous commit (default {@link DEFAULT_COMMIT_MIN_INTERVAL_MS}). While it catches
+   * up (a backlog), it commits every `commitIntervalMs` as before; at live rates a record waits for the next poll
+   * instead of the next interval, at the price of more, smaller transactions. `commitIntervalMs` or more turns
+   * early commits off (Kafka Streams' behaviour). See docs/adr/0009-commit-when-drained.md.
+   */
+  readonly commitMinIntervalMs?: number;
   readonly numStandbyReplicas: number;
   /** Replication factor for internal topics (-1 = broker default). */
   readonly replicationFactor: number;
@@ -52,3 +63,4 @@ export interface StreamsConfig {
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+export const DEFAULT_COMMIT_MIN_INTERVAL_MS = 20;

@@ -118,8 +118,8 @@ export class GroupMember {
           deps.onLeadChanged(tm.ownedLeadPartitions());
           return all;
         },
-        onBatches: (batches: readonly ConsumedBatch[]) =>
-          consumer === this.consumer ? tm.onBatches(batches) : Promise.resolve(),
+        onBatches: (batches: readonly ConsumedBatch[], drained: boolean) =>
+          consumer === this.consumer ? tm.onBatches(batches, drained) : Promise.resolve(),
         onError: (err, fatal) => {
           if (consumer !== this.consumer) return;
           if (fatal) deps.onFatal(err);

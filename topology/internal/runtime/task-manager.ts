@@ -22,7 +22,7 @@ import {
   type TopicPartition,
 } from '../../../kafka/index.js';
 import type { Logger } from '../../processor.js';
-import type { StreamsConfig } from '../../streams-config.js';
+import { DEFAULT_COMMIT_MIN_INTERVAL_MS, type StreamsConfig } from '../../streams-config.js';
 import { parseTaskId, taskIdToString } from '../../task-id.js';
 import { ActiveTasks } from './active-tasks.js';
 import { commitInstance } from './instance-commit.js';
@@ -185,19 +185,27 @@ export class TaskManager {
     );
   }
 
-  /** Routes one poll's batches to their tasks, then commits if a task is due. */
-  onBatches(batches: readonly ConsumedBatch[]): Promise<void> {
+  /**
+   * Routes one poll's batches to their tasks, then commits if a task is due: its commit interval elapsed, or
+   * (`drained`: the instance has processed everything it fetched) its minimum commit interval did.
+   */
+  onBatches(batches: readonly ConsumedBatch[], drained: boolean): Promise<void> {
     return this.run('process', async () => {
-      const { idle, failure } = await processBatches(
-        batches,
-        (k) => this.active.ofPartition(k),
-        this.deps.logger,
-      );
-      if (failure !== undefined) return this.deps.onFatal(failure);
-      this.pauseQuietly(idle);
+      if (batches.length > 0) {
+        const { idle, failure } = await processBatches(
+          batches,
+          (k) => this.active.ofPartition(k),
+          this.deps.logger,
+        );
+        if (failure !== undefined) return this.deps.onFatal(failure);
+        this.pauseQuietly(idle);
+      }
+      const { commitIntervalMs, commitMinIntervalMs } = this.deps.config;
+      const interval = drained
+        ? Math.min(commitMinIntervalMs ?? DEFAULT_COMMIT_MIN_INTERVAL_MS, commitIntervalMs)
+        : commitIntervalMs;
       const now = this.deps.clock();
-      if (this.active.values().some((t) => t.commitDue(now, this.deps.config.commitIntervalMs)))
-        await this.commitOrRecover();
+      if (this.active.values().some((t) => t.commitDue(now, interval))) await this.commitOrRecover();
     });
   }
 
