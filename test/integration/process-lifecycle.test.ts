@@ -118,7 +118,7 @@ describe('urp-case-sync start: process lifecycle', () => {
     // A native Kafka request in flight when the bound is reached delays the exit until it times out (the process
     // waits for the client's worker threads); TRANSACTION_TIMEOUT_MS bounds the transactional ones.
     // b's transactional requests wait a minute: its final commit is still stuck when the second SIGTERM comes.
-    const uncommitted = { COMMIT_INTERVAL_MS: '600000' };
+    const uncommitted = { COMMIT_INTERVAL_MS: '600000', COMMIT_MIN_INTERVAL_MS: '600000' };
     const a = await launch(
       appA,
       'a',
