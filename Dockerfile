@@ -29,5 +29,5 @@ COPY package.json ./
 RUN mkdir -p /var/lib/urp-case-sync && chown node:node /var/lib/urp-case-sync
 USER node
 EXPOSE 8080
-ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist/cli/main.js"]
 CMD ["start"]

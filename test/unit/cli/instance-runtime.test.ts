@@ -19,11 +19,19 @@ describe('instance memory settings', () => {
 
   it('counts a Node option from the command line or NODE_OPTIONS, whatever its value or spelling', () => {
     const env = { ...INSTANCE_ENV };
-    expect(missingInstanceSettings(['--max-semi-space-size=4'], env)).toEqual([]);
+    expect(missingInstanceSettings(['--max-semi-space-size=4', '--heap-growing-percent=50'], env)).toEqual(
+      [],
+    );
     expect(
-      missingInstanceSettings([], { ...env, NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=8' }),
+      missingInstanceSettings(['--heap-growing-percent=100'], {
+        ...env,
+        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=8',
+      }),
     ).toEqual([]);
-    expect(missingInstanceSettings(['--max_semi_space_size=2'], env)).toEqual([]);
+    expect(missingInstanceSettings(['--max_semi_space_size=2', '--heap_growing_percent=80'], env)).toEqual(
+      [],
+    );
+    expect(missingInstanceSettings(['--max-semi-space-size=4'], env)).toEqual(['--heap-growing-percent=100']);
   });
 
   it('counts an environment variable set to any value', () => {
