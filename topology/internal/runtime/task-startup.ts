@@ -79,11 +79,8 @@ export async function startTasks(
   for (const task of tasks) {
     if (!isCurrent(task) || task.state !== 'restoring') continue;
     await task.startRunning(committed);
-    for (const s of task.sources) {
-      const pos = task.position(s.topic, s.partition);
-      if (pos !== undefined) await consumer.seek(s.topic, s.partition, pos).catch(() => {});
-      consumer.resume([s]);
-    }
+    for (const s of task.sources)
+      await consumer.startAt(s.topic, s.partition, task.position(s.topic, s.partition));
     ids.push(task.idString);
   }
   return ids;
