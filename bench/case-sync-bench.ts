@@ -361,7 +361,6 @@ export async function caseSyncFailover(
     await publishAll(app.kafka, app.input, workload(opts.cases, 11));
     await app.caughtUp();
     const a = app.instances.get('a')!;
-    const tasks = opts.partitions * 3;
     // Standbys catch up asynchronously: let them reach the end before the crash (what a steady state looks like).
     if (opts.standbys > 0) {
       await until(
@@ -376,6 +375,8 @@ export async function caseSyncFailover(
       );
     }
     const restoredBefore = await app.metric(b, 'usc_streams_restore_records_total');
+    // Every task of the topology, as the two instances run them before the crash (not a count assumed here).
+    const tasks = (await runningActive(a.url)) + (await runningActive(b.url));
     const keys = sampleKeys(opts.cases);
     const killedAt = performance.now();
     a.child.kill('SIGKILL');
@@ -385,10 +386,7 @@ export async function caseSyncFailover(
       async () => {
         const res = await fetch(`${b.url}/readyz`).catch(() => undefined);
         if (res?.status !== 200) return false;
-        const self = (await (await fetch(`${b.url}/instances/self`)).json()) as {
-          tasks: { active: { state: string }[] };
-        };
-        if (self.tasks.active.filter((t) => t.state === 'running').length !== tasks) return false;
+        if ((await runningActive(b.url)) !== tasks) return false;
         return everyKeyAnswers(b.url, keys);
       },
       180_000,
@@ -409,6 +407,14 @@ export async function caseSyncFailover(
   } finally {
     await app.stop();
   }
+}
+
+/** Active tasks an instance runs (its /instances/self). */
+async function runningActive(url: string): Promise<number> {
+  const self = (await (await fetch(`${url}/instances/self`)).json()) as {
+    tasks: { active: { state: string }[] };
+  };
+  return self.tasks.active.filter((t) => t.state === 'running').length;
 }
 
 /** 50 case ids spread over the workload (and so over every partition). */
