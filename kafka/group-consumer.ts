@@ -360,10 +360,6 @@ export class GroupConsumer {
   }
 
   /** Moves the fetch position of an assigned partition (messages already fetched past it are dropped). */
-  async seek(topic: string, partition: number, offset: string): Promise<void> {
-    await this.seekTo(topic, partition, Number(offset));
-  }
-
   private async seekTo(topic: string, partition: number, offset: number): Promise<void> {
     await callback((done) => this.consumer.seek({ topic, partition, offset }, 1_000, (e) => done(e)));
   }
