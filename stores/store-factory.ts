@@ -156,7 +156,7 @@ class LayeredTaskStore implements TaskStore {
   }
 
   async prepareCommit(): Promise<readonly ChangelogRecord[]> {
-    return this.ensureOpen().changelogRecords();
+    return this.ensureOpen().prepare();
   }
 
   async completeCommit(nextChangelogOffset: string | undefined): Promise<void> {
