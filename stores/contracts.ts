@@ -77,18 +77,17 @@ export interface StoreDefinition<K = unknown, V = unknown> {
 /**
  * A store as the runtime holds it: the processor-facing store plus the commit/restore protocol.
  *
- * Commit protocol (one task; the runtime calls these in this order, prepare and processing in one queue, and at
- * most one commit in flight):
- *  1. `prepareCommit()` returns the changelog records this commit must send and sets its staged writes aside as
- *     the commit in flight. Reads keep seeing them; writes from now on belong to the next commit (the runtime
- *     processes on while the transaction is sent).
+ * Commit protocol (one task, one commit; the runtime calls these in this order and never concurrently with
+ * processing of the same task):
+ *  1. `prepareCommit()` flushes the cache and returns the changelog records this commit must send (already
+ *     staged in the write buffer; reads keep seeing them).
  *  2. The runtime sends them (with outputs and input offsets) in one Kafka transaction and commits it.
- *  3. `completeCommit(nextOffset)` writes the commit in flight AND the checkpoint `nextOffset` (the changelog
- *     offset after the last record this commit wrote, or undefined when nothing was logged) to the backend in ONE
- *     atomic batch. After a crash the backend is therefore either before or after the commit, never in between;
- *     and the checkpoint never claims more than Kafka holds.
- *  4. If the transaction aborts or the task migrates, `abortCommit()` drops the commit in flight and every write
- *     since: reads go back to the last completed commit.
+ *  3. `completeCommit(nextOffset)` writes the staged batch AND the checkpoint `nextOffset` (the changelog offset
+ *     after the last record this commit wrote, or undefined when nothing was logged) to the backend in ONE atomic
+ *     batch. After a crash the backend is therefore either before or after the commit, never in between; and the
+ *     checkpoint never claims more than Kafka holds.
+ *  4. If the transaction aborts or the task migrates, `abortCommit()` drops the cache and write buffer: reads go
+ *     back to the last completed commit.
  */
 export interface TaskStore {
   readonly definition: StoreDefinition;

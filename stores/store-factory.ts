@@ -156,7 +156,7 @@ class LayeredTaskStore implements TaskStore {
   }
 
   async prepareCommit(): Promise<readonly ChangelogRecord[]> {
-    return this.ensureOpen().prepare();
+    return this.ensureOpen().changelogRecords();
   }
 
   async completeCommit(nextChangelogOffset: string | undefined): Promise<void> {

@@ -6,10 +6,8 @@
  *  - Reads see the buffer first (read-your-writes), then the backend; ranges merge both in key order.
  *  - Caching on: the buffer keeps the latest value per key, so a key written many times within a commit interval
  *    yields ONE changelog record. Caching off: every write is logged, in order.
- *  - `prepare` returns the changelog records and sets the buffer aside as the commit in flight; writes after it
- *    go to a new buffer (the runtime processes on while the transaction is sent). `commit(next)` writes the
- *    batch set aside and the checkpoint in one backend batch; `abort` drops both (reads return to the last
- *    commit). Reads see the buffer, then the commit in flight, then the committed state.
+ *  - `prepareCommit` returns the changelog records; `completeCommit(next)` writes the buffered batch and the
+ *    checkpoint in one backend batch; `abortCommit` drops the buffer (reads return to the last commit).
  *  - `savepoint` / `rollbackToSavepoint`: the runtime marks a savepoint before each record; a record that fails
  *    rolls back to it, so its writes never reach a commit (an undo log of the keys written since the mark).
  *  - Values: besides bytes, a write carries the value it was serialised from, and committed values are kept
@@ -17,7 +15,6 @@
  *    cache -> backend (one multi-get for the misses); `getCommittedValue` skips the buffer (interactive queries
  *    see committed state only).
  */
-import { UscError } from '../../common/errors.js';
 import type { ChangelogRecord, RestoreRecord } from '../contracts.js';
 import type { Backend, KeyRange } from './backend.js';
 import { ABSENT, estimateSize, ValueCache } from './value-cache.js';
@@ -48,8 +45,6 @@ interface Staged {
 export class BufferedStore implements BytesStore {
   /** latin1(key) -> latest uncommitted value (null = delete). */
   private buffer = new Map<string, Staged>();
-  /** The writes of the commit in flight: prepared, not yet written to the backend. */
-  private inFlight: Map<string, Staged> | undefined;
   /** Every write in order (caching off and logging on). */
   private log: ChangelogRecord[] = [];
   /** latin1(key) -> the staged entry it had at the savepoint (undefined = none). */
@@ -71,7 +66,7 @@ export class BufferedStore implements BytesStore {
 
   async getValue(key: Buffer, decode: Decode): Promise<unknown> {
     const k = key.toString('latin1');
-    const staged = this.staged(k);
+    const staged = this.buffer.get(k);
     if (staged) return this.stagedValue(staged, decode);
     return this.committedValue(k, key, decode);
   }
@@ -83,7 +78,7 @@ export class BufferedStore implements BytesStore {
     const latin1: string[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const k = (latin1[i] = keys[i]!.toString('latin1'));
-      const staged = this.staged(k);
+      const staged = this.buffer.get(k);
       if (staged) {
         out[i] = this.stagedValue(staged, decode);
         continue;
@@ -120,11 +115,6 @@ export class BufferedStore implements BytesStore {
     return this.committedValue(key.toString('latin1'), key, decode);
   }
 
-  /** The uncommitted entry of `k`: this commit's, else the one in flight. */
-  private staged(k: string): Staged | undefined {
-    return this.buffer.get(k) ?? this.inFlight?.get(k);
-  }
-
   private stagedValue(staged: Staged, decode: Decode): unknown {
     if (staged.value === null) return undefined;
     if (staged.decoded === undefined) staged.decoded = decode(staged.value);
@@ -154,11 +144,11 @@ export class BufferedStore implements BytesStore {
     const gte = range.gte?.toString('latin1');
     const lt = range.lt?.toString('latin1');
     // Only the staged keys in range are copied and sorted (a prefix scan touches a few of a commit's writes).
-    const inRange = (k: string) => (gte === undefined || k >= gte) && (lt === undefined || k < lt);
-    const merged = new Map<string, Staged>();
-    if (this.inFlight) for (const [k, v] of this.inFlight) if (inRange(k)) merged.set(k, v);
-    for (const [k, v] of this.buffer) if (inRange(k)) merged.set(k, v);
-    const staged = [...merged];
+    const staged: [string, Staged][] = [];
+    for (const entry of this.buffer) {
+      const k = entry[0];
+      if ((gte === undefined || k >= gte) && (lt === undefined || k < lt)) staged.push(entry);
+    }
     staged.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     let i = 0;
     for await (const [key, value] of this.backend.entries(range)) {
@@ -190,9 +180,7 @@ export class BufferedStore implements BytesStore {
 
   async approximateCount(): Promise<number> {
     let delta = 0;
-    const staged = new Map(this.inFlight);
-    for (const [k, v] of this.buffer) staged.set(k, v);
-    for (const { key, value } of staged.values()) {
+    for (const { key, value } of this.buffer.values()) {
       const exists = (await this.backend.get(key)) !== undefined;
       if (value === null && exists) delta--;
       else if (value !== null && !exists) delta++;
@@ -200,28 +188,15 @@ export class BufferedStore implements BytesStore {
     return Math.max(0, (await this.backend.approximateCount()) + delta);
   }
 
-  /**
-   * Sets this commit's writes aside as the commit in flight and returns their changelog records (nothing when
-   * logging is off). Writes from now on belong to the next commit. One commit in flight at a time.
-   */
-  prepare(): readonly ChangelogRecord[] {
-    if (this.inFlight) {
-      throw new UscError(
-        'USC_ERR_STREAMS_FATAL',
-        'a store commit was prepared while the previous one was still in flight (a runtime bug)',
-      );
-    }
-    const records = !this.opts.logging
-      ? []
-      : !this.opts.caching
-        ? this.log
-        : [...this.buffer.values()].map(({ key, value }) => ({ key, value }));
-    this.inFlight = this.buffer;
-    this.buffer = new Map();
-    this.log = [];
-    this.undo.clear();
-    this.logMark = 0;
-    return records;
+  /** The changelog records of the uncommitted writes (nothing when logging is off). */
+  changelogRecords(): readonly ChangelogRecord[] {
+    if (!this.opts.logging) return [];
+    if (!this.opts.caching) return this.log;
+    return [...this.buffer.values()].map(({ key, value }) => ({ key, value }));
+  }
+
+  hasUncommittedWrites(): boolean {
+    return this.buffer.size > 0;
   }
 
   /** Marks the current uncommitted state; a later {@link rollbackToSavepoint} returns to it. */
@@ -241,14 +216,11 @@ export class BufferedStore implements BytesStore {
   }
 
   /**
-   * Writes the commit in flight (see {@link prepare}) and the checkpoint in one batch; the written values become
-   * the cache's committed values. Writes made since the prepare stay buffered for the next commit.
+   * Writes the buffer and the checkpoint in one batch, then clears the buffer; the written values become the
+   * cache's committed values.
    */
   async commit(checkpoint: string | undefined): Promise<void> {
-    const buffer = this.inFlight;
-    // Nothing prepared, or aborted since (a late completion of an abandoned commit): nothing to write, and above
-    // all no checkpoint for writes that were dropped.
-    if (!buffer) return;
+    const buffer = this.buffer;
     const ops = [...buffer.values()];
     if (ops.length > 0 || checkpoint !== undefined) {
       // Before and after: a concurrent read that fetched across the write must not cache what it read.
@@ -263,12 +235,10 @@ export class BufferedStore implements BytesStore {
         else this.cache.delete(k);
       }
     }
-    if (this.inFlight === buffer) this.inFlight = undefined;
+    this.abort();
   }
 
-  /** Drops every uncommitted write: this commit's and the one in flight. */
   abort(): void {
-    this.inFlight = undefined;
     this.buffer = new Map();
     this.log = [];
     this.undo.clear();

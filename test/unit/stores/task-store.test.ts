@@ -54,7 +54,6 @@ describe.each([
     const store = await make(keyValueStore('s', { persistent }), await stateDir());
     const kv = store.store;
     for (const k of ['b', 'a', 'ab', 'c', 'é', 'b2']) await kv.put(k, { k });
-    await store.prepareCommit();
     await store.completeCommit(undefined);
     await kv.delete('c');
     await kv.put('aa', { k: 'aa' });
@@ -114,7 +113,6 @@ describe.each([
       const store = await make(keyValueStore('s', { persistent, caching }), await stateDir());
       const kv = store.store;
       await kv.put('a', 1);
-      await store.prepareCommit();
       await store.completeCommit(undefined);
       await kv.put('b', 2);
       store.savepoint();
@@ -131,16 +129,15 @@ describe.each([
         ['b', 2],
       ]);
       expect(text(await store.prepareCommit())).toEqual([['b', true]]);
-      // 'b' is in flight now; a second savepoint starts afresh: rolling back again drops only what came after it,
-      // never the write in flight.
+      // A second savepoint starts afresh: rolling back again drops only what came after it.
       store.savepoint();
       await kv.put('d', 5);
-      await kv.delete('b');
       store.rollbackToSavepoint();
       await kv.put('e', 6);
-      expect(await kv.get('b')).toBe(2);
-      await store.completeCommit(undefined);
-      expect(text(await store.prepareCommit())).toEqual([['e', true]]);
+      expect(text(await store.prepareCommit())).toEqual([
+        ['b', true],
+        ['e', true],
+      ]);
     },
   );
 
@@ -165,29 +162,27 @@ describe.each([
     await expect(store.store.get('k')).rejects.toMatchObject({ code: 'USC_ERR_STORE_NOT_OPEN' });
   });
 
-  it('behaves like a map under any sequence of writes, commits in flight, completions and aborts (model-based)', async () => {
+  it('behaves like a map under any sequence of writes, commits and aborts (model-based)', async () => {
     const dir = await stateDir();
     let n = 0;
-    const key = fc.constantFrom('a', 'b', 'c', 'd');
     await fc.assert(
       fc.asyncProperty(
         fc.array(
           fc.oneof(
-            fc.record({ op: fc.constant('put' as const), key, value: fc.nat(9) }),
-            fc.record({ op: fc.constant('delete' as const), key }),
-            fc.record({ op: fc.constant('prepare' as const) }),
-            fc.record({ op: fc.constant('complete' as const) }),
+            fc.record({
+              op: fc.constant('put' as const),
+              key: fc.constantFrom('a', 'b', 'c', 'd'),
+              value: fc.nat(9),
+            }),
+            fc.record({ op: fc.constant('delete' as const), key: fc.constantFrom('a', 'b', 'c', 'd') }),
+            fc.record({ op: fc.constant('commit' as const) }),
             fc.record({ op: fc.constant('abort' as const) }),
           ),
           { maxLength: 40 },
         ),
         async (ops) => {
           const store = await make(keyValueStore(`m${n++}`, { persistent }), dir);
-          const sorted = (m: Map<string, number>) =>
-            [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-          let committed = new Map<string, number>();
-          // What the commit in flight will make committed (set aside by prepare, written by complete).
-          let inFlight: Map<string, number> | undefined;
+          const committed = new Map<string, number>();
           let working = new Map<string, number>();
           for (const op of ops) {
             if (op.op === 'put') {
@@ -196,50 +191,24 @@ describe.each([
             } else if (op.op === 'delete') {
               await store.store.delete(op.key);
               working.delete(op.key);
-            } else if (op.op === 'prepare') {
-              if (inFlight) continue; // one commit in flight at a time (the runtime waits)
+            } else if (op.op === 'commit') {
               await store.prepareCommit();
-              inFlight = new Map(working);
-            } else if (op.op === 'complete') {
-              if (!inFlight) continue;
               await store.completeCommit(undefined);
-              committed = inFlight;
-              inFlight = undefined;
+              committed.clear();
+              for (const [k, v] of working) committed.set(k, v);
             } else {
               store.abortCommit();
-              inFlight = undefined;
               working = new Map(committed);
             }
             const seen = await collect(store.store.range());
-            expect(seen.map((e) => [e.key, e.value])).toEqual(sorted(working));
-            for (const k of ['a', 'b', 'c', 'd']) expect(await store.store.get(k)).toBe(working.get(k));
-            const visible = await collect(store.committed.range());
-            expect(visible.map((e) => [e.key, e.value])).toEqual(sorted(committed));
+            expect(seen.map((e) => [e.key, e.value])).toEqual(
+              [...working.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+            );
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
-  });
-
-  it('refuses a second commit while one is in flight', async () => {
-    const store = await make(keyValueStore('s', { persistent }), await stateDir());
-    await store.store.put('a', 1);
-    await store.prepareCommit();
-    await expect(store.prepareCommit()).rejects.toMatchObject({ code: 'USC_ERR_STREAMS_FATAL' });
-  });
-
-  it('a completion after an abort writes nothing, not even its checkpoint', async () => {
-    const store = await make(keyValueStore('s', { persistent }), await stateDir());
-    await store.store.put('a', 1);
-    await store.prepareCommit();
-    await store.completeCommit('3');
-    await store.store.put('a', 2);
-    await store.prepareCommit();
-    store.abortCommit();
-    await store.completeCommit('9');
-    expect(await store.checkpoint()).toBe('3');
-    expect(await store.committed.get('a')).toBe(1);
   });
 });
 
@@ -263,7 +232,6 @@ describe('LevelDB task store on disk', () => {
     const def = keyValueStore('s');
     const store = await make(def, dir);
     await store.store.put('k', 'v');
-    await store.prepareCommit();
     await store.completeCommit('1');
     await store.close();
     const db = path.join(storeDirectory(dir, 'app', '1_3', 's'), 'db');

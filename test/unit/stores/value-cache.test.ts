@@ -35,12 +35,6 @@ class CountingBackend extends MemoryBackend {
   }
 }
 
-/** One whole commit: prepare (set the writes aside), then write them. */
-async function commitNow(buffered: BufferedStore, checkpoint: string): Promise<void> {
-  buffered.prepare();
-  await buffered.commit(checkpoint);
-}
-
 function storeOver(backend: CountingBackend, cacheBytes = 1024 * 1024, freezeValues = false) {
   const buffered = new BufferedStore(backend, { logging: true, caching: true, cacheBytes });
   const store = new MeteredStore<string | null, { n: number; tag?: string } | null>(
@@ -60,7 +54,7 @@ describe('value cache', () => {
     const { buffered, store } = storeOver(backend);
     expect(await store.get('missing')).toBeUndefined();
     await store.put('a', { n: 1 });
-    await commitNow(buffered, '1');
+    await buffered.commit('1');
     const reads = backend.keysRead;
     expect(await store.get('a')).toEqual({ n: 1 });
     expect(await store.get('missing')).toBeUndefined();
@@ -93,7 +87,7 @@ describe('value cache', () => {
     const backend = new CountingBackend();
     const { buffered, store, committed } = storeOver(backend);
     await store.put('a', { n: 1 });
-    await commitNow(buffered, '1');
+    await buffered.commit('1');
     await store.put('a', { n: 2 });
     expect(await store.get('a')).toEqual({ n: 2 });
     expect(await committed.get('a')).toEqual({ n: 1 });
@@ -103,7 +97,7 @@ describe('value cache', () => {
     await store.delete('a');
     expect(await store.get('a')).toBeUndefined();
     expect(await committed.get('a')).toEqual({ n: 1 });
-    await commitNow(buffered, '2');
+    await buffered.commit('2');
     expect(await committed.get('a')).toBeUndefined();
     expect(await backend.get(Buffer.from('a'))).toBeUndefined();
   });
@@ -115,7 +109,7 @@ describe('value cache', () => {
     buffered.savepoint();
     await store.put('a', { n: 2 });
     buffered.rollbackToSavepoint();
-    await commitNow(buffered, '1');
+    await buffered.commit('1');
     expect(await store.get('a')).toEqual({ n: 1 });
     expect(await committed.get('a')).toEqual({ n: 1 });
   });
@@ -138,14 +132,14 @@ describe('value cache', () => {
     const backend = new CountingBackend();
     const { buffered, store, committed } = storeOver(backend);
     await store.put('a', { n: 1 });
-    await commitNow(buffered, '1');
+    await buffered.commit('1');
     buffered.dropCache();
     let release!: () => void;
     backend.hold = new Promise((r) => (release = r));
     const slowRead = committed.get('a');
     backend.hold = undefined;
     await store.put('a', { n: 2 });
-    await commitNow(buffered, '2');
+    await buffered.commit('2');
     release();
     expect(await slowRead).toEqual({ n: 1 });
     expect(await committed.get('a')).toEqual({ n: 2 });
@@ -156,7 +150,7 @@ describe('value cache', () => {
     const backend = new CountingBackend();
     const { buffered, store } = storeOver(backend);
     await store.put('a', { n: 1 });
-    await commitNow(buffered, '1');
+    await buffered.commit('1');
     expect(await store.get('a')).toEqual({ n: 1 });
     await buffered.restore([
       { key: Buffer.from('a'), value: msgpackSerde().serialize({ n: 5 })!, offset: '7' },
@@ -174,7 +168,7 @@ describe('value cache', () => {
     expect(() => {
       value.n = 2;
     }).toThrow(TypeError);
-    await commitNow(buffered, '1');
+    await buffered.commit('1');
     const read = (await store.get('a'))! as { n: number; tag?: string };
     expect(() => {
       read.tag = 'x';

@@ -10,8 +10,6 @@
  *  4. or abort, when anything before 3 failed: every store drops its staged writes and the error is rethrown; the
  *     caller re-initialises the tasks from their last commit.
  * A crash between 2 and 3 leaves a store at its previous checkpoint: the restore replays the committed tail.
- * The runtime may process on between 1 and 3 (its work goes to the next commit, see stores/contracts.ts); the test
- * driver runs the steps back to back (`commitAll`).
  */
 import type { TaskStore } from '../../../stores/contracts.js';
 import type { OutgoingRecord } from '../../task-engine.js';
@@ -46,7 +44,7 @@ export type CommitSend = (
 
 const key = (topic: string, partition: number): string => `${topic}:${partition}`;
 
-/** Step 1 for a task's stores: set their staged writes aside, return their changelog records (timestamp `now`). */
+/** Step 1 for a task's stores: stage their writes, return their changelog records (timestamp `now`). */
 export async function prepareStores(stores: Iterable<TaskStore>, now: number): Promise<OutgoingRecord[]> {
   const records: OutgoingRecord[] = [];
   for (const store of stores) {
@@ -67,7 +65,7 @@ export async function prepareStores(stores: Iterable<TaskStore>, now: number): P
   return records;
 }
 
-/** Step 3 for a task's stores: write the batches set aside with their changelog checkpoints. */
+/** Step 3 for a task's stores: write the staged batches with their changelog checkpoints. */
 export async function completeStores(stores: Iterable<TaskStore>, written: WrittenOffsets): Promise<void> {
   for (const store of stores) {
     const cl = store.changelog;
@@ -81,50 +79,6 @@ export function abortStores(stores: Iterable<TaskStore>): void {
 }
 
 /**
- * Step 1 for every participant: their records and offsets, in one unit. If any prepare fails, every participant
- * aborts and the error is rethrown.
- */
-export async function prepareAll(
-  participants: readonly CommitParticipant[],
-  now: number,
-): Promise<PreparedCommit> {
-  const records: OutgoingRecord[] = [];
-  const offsets: CommitOffset[] = [];
-  try {
-    for (const p of participants) {
-      const prepared = await p.prepareCommit(now);
-      for (const r of prepared.records) records.push(r);
-      for (const o of prepared.offsets) offsets.push(o);
-    }
-  } catch (err) {
-    for (const p of participants) p.abortCommit();
-    throw err;
-  }
-  return { records, offsets };
-}
-
-/**
- * Steps 2-4 of a prepared commit: send it, then complete every participant; if the send fails, every participant
- * aborts and the error is rethrown. Processing may go on between {@link prepareAll} and this (the next commit's
- * work); a second commit is prepared only after this one settled.
- */
-export async function sendPrepared(
-  participants: readonly CommitParticipant[],
-  prepared: PreparedCommit,
-  send: CommitSend,
-): Promise<number> {
-  let written: WrittenOffsets;
-  try {
-    written = await send(prepared.records, prepared.offsets);
-  } catch (err) {
-    for (const p of participants) p.abortCommit();
-    throw err;
-  }
-  for (const p of participants) await p.completeCommit(written);
-  return prepared.records.length;
-}
-
-/**
  * Runs one commit of `participants` through `send`: prepare all, send once, complete all; abort all (and rethrow)
  * if preparing or sending fails. Returns the number of records sent.
  */
@@ -133,5 +87,20 @@ export async function commitAll(
   send: CommitSend,
   now: number,
 ): Promise<number> {
-  return sendPrepared(participants, await prepareAll(participants, now), send);
+  const records: OutgoingRecord[] = [];
+  const offsets: CommitOffset[] = [];
+  let written: WrittenOffsets;
+  try {
+    for (const p of participants) {
+      const prepared = await p.prepareCommit(now);
+      for (const r of prepared.records) records.push(r);
+      for (const o of prepared.offsets) offsets.push(o);
+    }
+    written = await send(records, offsets);
+  } catch (err) {
+    for (const p of participants) p.abortCommit();
+    throw err;
+  }
+  for (const p of participants) await p.completeCommit(written);
+  return records.length;
 }

@@ -12,12 +12,7 @@ import {
   type GroupConsumer,
   type InstanceProducer,
 } from '../../../kafka/index.js';
-import {
-  prepareAll,
-  sendPrepared,
-  type CommitParticipant,
-  type PreparedCommit,
-} from './commit-protocol.js';
+import { commitAll, type CommitParticipant } from './commit-protocol.js';
 import type { StreamsMetrics } from './streams-metrics.js';
 
 export interface InstanceCommitDeps {
@@ -35,28 +30,20 @@ export async function commitInstance(
   tasks: readonly CommitParticipant[],
 ): Promise<void> {
   if (tasks.length === 0) return;
-  await sendInstanceCommit(deps, tasks, await prepareAll(tasks, deps.clock()));
-}
-
-/**
- * Sends a commit prepared with `prepareAll` (./commit-protocol.ts) and completes it; the tasks may process on
- * meanwhile. Rejects if the commit failed (every task's uncommitted work dropped).
- */
-export async function sendInstanceCommit(
-  deps: InstanceCommitDeps,
-  tasks: readonly CommitParticipant[],
-  prepared: PreparedCommit,
-): Promise<void> {
   const started = performance.now();
   const producer = deps.producer();
   const consumer = deps.consumer();
   try {
     await withTimeout(
-      sendPrepared(tasks, prepared, async (records, offsets) => {
-        const written = await producer.commit(records, deps.exactlyOnce ? offsets : [], consumer);
-        if (!deps.exactlyOnce) await consumer.commitOffsets(offsets);
-        return written;
-      }),
+      commitAll(
+        tasks,
+        async (records, offsets) => {
+          const written = await producer.commit(records, deps.exactlyOnce ? offsets : [], consumer);
+          if (!deps.exactlyOnce) await consumer.commitOffsets(offsets);
+          return written;
+        },
+        deps.clock(),
+      ),
       deps.timeoutMs,
     );
   } catch (err) {

@@ -222,21 +222,13 @@ export class StreamTask implements CommitParticipant {
     );
   }
 
-  /** This task buffered as many uncommitted records as it may: it must not process on before a commit. */
-  bufferFull(): boolean {
-    return this.pending.length >= this.options.maxUncommittedRecords;
-  }
-
   /** Uncommitted work of any kind. */
   hasUncommitted(): boolean {
     return this.machine.state === 'running' && (this.dirty || this.pending.length > 0);
   }
 
-  /** Sets this commit's work aside (see stores/contracts.ts); work from now on is the next commit's. */
   async prepareCommit(now: number): Promise<PreparedCommit> {
     this.committing = true;
-    this.dirty = false;
-    this.commitRequested = false;
     const records = this.pending.drain();
     for (const r of await prepareStores(this.options.stores.values(), now)) records.push(r);
     const offsets: CommitOffset[] = [];
@@ -250,6 +242,8 @@ export class StreamTask implements CommitParticipant {
   async completeCommit(written: WrittenOffsets): Promise<void> {
     await completeStores(this.options.stores.values(), written);
     this.committing = false;
+    this.dirty = false;
+    this.commitRequested = false;
     this.lastCommitAt = this.options.clock();
   }
 

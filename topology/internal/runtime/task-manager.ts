@@ -9,11 +9,8 @@
  *    seek + resume -> running;
  *  - revoked tasks: every task commits (one transaction, exactly-once v2) before the partitions are released, then
  *    the revoked ones close and keep their open stores as a standby copy; lost partitions (eviction) close dirty;
- *  - one commit for all tasks per commit interval (./commit-protocol.ts), sent while the tasks process on: the
- *    commit is prepared in the queue (work set aside), its transaction sent outside it; the next commit waits
- *    for it, and so does processing once a task's buffer is full. Revocation and shutdown wait for it too;
- *  - a failed commit re-initialises every task from its last commit (dirty close, re-create, restore the tail),
- *    see ./task-recovery.ts.
+ *  - one commit for all tasks per commit interval (./commit-protocol.ts); a failed commit re-initialises every
+ *    task from its last commit (dirty close, re-create, restore the tail), see ./task-recovery.ts.
  * The active tasks themselves are kept in ./active-tasks.ts.
  */
 import { UscError, describeError } from '../../../common/errors.js';
@@ -28,8 +25,7 @@ import type { Logger } from '../../processor.js';
 import { DEFAULT_COMMIT_MIN_INTERVAL_MS, type StreamsConfig } from '../../streams-config.js';
 import { parseTaskId, taskIdToString } from '../../task-id.js';
 import { ActiveTasks } from './active-tasks.js';
-import { prepareAll } from './commit-protocol.js';
-import { commitInstance, sendInstanceCommit, type InstanceCommitDeps } from './instance-commit.js';
+import { commitInstance } from './instance-commit.js';
 import type { Placement } from './placement.js';
 import { SerialQueue } from './serial-queue.js';
 import { StandbyTasks } from './standby-tasks.js';
@@ -69,12 +65,6 @@ export class TaskManager {
   private readonly stuckReported = new Map<string, number>();
   private shuttingDown = false;
   private tickQueued = false;
-  /** The send of the last prepared commit, while it is in flight (never rejects: see `commitFailed`). */
-  private inFlight: Promise<void> | undefined;
-  /** The commit in flight failed: every task goes back to its last commit before anything else runs. */
-  private commitFailed: { readonly err: unknown } | undefined;
-  /** A commit fell due while another was in flight: it starts when that one completes. */
-  private commitWanted = false;
   /** A commit failed in a way that may have left the producer unusable: replace it before the next tasks run. */
   private producerSuspect = false;
   private readonly backoff = new Backoff();
@@ -153,8 +143,6 @@ export class TaskManager {
   /** Lead partitions revoked (or lost): commits (unless lost), closes their tasks, returns what to release. */
   onRevoked(lead: readonly TopicPartition[], lost: boolean): Promise<readonly TopicPartition[]> {
     return this.run('revoke', async () => {
-      // The commit in flight includes the revoked tasks' work: it completes (or fails) before they close.
-      await this.settleCommit();
       const partitions = lead
         .filter((p) => p.topic === this.deps.placement.leadTopic)
         .map((p) => p.partition);
@@ -203,7 +191,6 @@ export class TaskManager {
    */
   onBatches(batches: readonly ConsumedBatch[], drained: boolean): Promise<void> {
     return this.run('process', async () => {
-      if (this.commitFailed) await this.settleCommit();
       if (batches.length > 0) {
         const { idle, failure } = await processBatches(
           batches,
@@ -218,7 +205,7 @@ export class TaskManager {
         ? Math.min(commitMinIntervalMs ?? DEFAULT_COMMIT_MIN_INTERVAL_MS, commitIntervalMs)
         : commitIntervalMs;
       const now = this.deps.clock();
-      if (this.active.values().some((t) => t.commitDue(now, interval))) await this.startCommit();
+      if (this.active.values().some((t) => t.commitDue(now, interval))) await this.commitOrRecover();
     });
   }
 
@@ -250,98 +237,28 @@ export class TaskManager {
       const failure = await punctuateAll(this.active.values(), now, this.deps.logger);
       if (failure !== undefined) return this.deps.onFatal(failure);
       const tasks = this.active.values();
-      if (force) {
-        if (tasks.some((t) => t.hasUncommitted())) await this.commitOrRecover();
-      } else if (tasks.some((t) => t.commitDue(now, this.deps.config.commitIntervalMs))) {
-        await this.startCommit();
-      } else if (this.commitFailed) {
-        await this.settleCommit();
-      }
+      const due = force
+        ? tasks.some((t) => t.hasUncommitted())
+        : tasks.some((t) => t.commitDue(now, this.deps.config.commitIntervalMs));
+      if (due) await this.commitOrRecover();
     });
   }
 
-  private commitDeps(): InstanceCommitDeps {
-    const { config } = this.deps;
-    return {
-      exactlyOnce: this.exactlyOnce,
-      producer: this.deps.producer,
-      consumer: this.deps.consumer,
-      clock: this.deps.clock,
-      metrics: this.deps.metrics,
-      timeoutMs: config.commitTimeoutMs ?? 30_000,
-    };
-  }
-
-  /**
-   * One commit of every running task with uncommitted work (one transaction under exactly_once), waited for:
-   * after the commit in flight, if any (revocation, shutdown).
-   */
+  /** One commit of every running task with uncommitted work (one transaction under exactly_once). */
   private async commit(): Promise<void> {
-    // A failed commit in flight dropped the tasks' later work too: they went back to their last commit instead.
-    if (await this.settleCommit()) return;
+    const { config } = this.deps;
     await commitInstance(
-      this.commitDeps(),
+      {
+        exactlyOnce: this.exactlyOnce,
+        producer: this.deps.producer,
+        consumer: this.deps.consumer,
+        clock: this.deps.clock,
+        metrics: this.deps.metrics,
+        timeoutMs: config.commitTimeoutMs ?? 30_000,
+      },
       this.active.values().filter((t) => t.hasUncommitted()),
     );
     this.backoff.reset();
-  }
-
-  /**
-   * Prepares a commit of every running task with uncommitted work and sends it without waiting for it: the tasks
-   * process on meanwhile (their work goes to the next commit). While another commit is in flight, this one starts
-   * when that completes; processing waits for it only once a task's buffer is full.
-   */
-  private async startCommit(): Promise<void> {
-    if (this.inFlight) {
-      if (!this.active.values().some((t) => t.bufferFull())) {
-        this.commitWanted = true;
-        return;
-      }
-      await this.settleCommit();
-    }
-    if (this.commitFailed) await this.settleCommit();
-    this.commitWanted = false;
-    const tasks = this.active.values().filter((t) => t.hasUncommitted());
-    if (tasks.length === 0) return;
-    let prepared;
-    try {
-      prepared = await prepareAll(tasks, this.deps.clock());
-    } catch (err) {
-      return this.onCommitError(err);
-    }
-    this.inFlight = sendInstanceCommit(this.commitDeps(), tasks, prepared).then(
-      () => {
-        this.inFlight = undefined;
-        this.backoff.reset();
-        if (this.commitWanted && !this.shuttingDown) void this.queued('commit', () => this.startCommit());
-      },
-      (err: unknown) => {
-        this.inFlight = undefined;
-        this.commitFailed = { err };
-        void this.queued('commit failed', async () => {
-          if (!this.shuttingDown) await this.settleCommit();
-        });
-      },
-    );
-  }
-
-  /**
-   * Waits for the commit in flight; if it failed, every task goes back to its last commit (onCommitError) and
-   * this returns true: the tasks' work after that commit was dropped with it, and must never be committed.
-   */
-  private async settleCommit(): Promise<boolean> {
-    while (this.inFlight) await this.inFlight;
-    const failed = this.commitFailed;
-    if (!failed) return false;
-    this.commitFailed = undefined;
-    this.commitWanted = false;
-    await this.onCommitError(failed.err);
-    return true;
-  }
-
-  /** Queues a job nobody waits for: a failure of it stops the instance (as one of a batch would). */
-  private queued(label: string, job: () => Promise<void>): Promise<void> {
-    return this.run(label, job).catch((err: unknown) => this.deps.onFatal(err));
   }
 
   private async commitOrRecover(): Promise<void> {
@@ -432,10 +349,6 @@ export class TaskManager {
         await this.commit().catch((err: unknown) =>
           this.deps.logger.warn({ err: describeError(err) }, 'commit on shutdown failed; closing dirty'),
         );
-      } else {
-        // Work prepared before the failure may still commit; nothing after it does (the tasks close dirty).
-        while (this.inFlight) await this.inFlight;
-        this.commitFailed = undefined;
       }
       await this.active.removeAll();
       await this.standbys.closeAll();
