@@ -44,7 +44,7 @@ export class StreamsMetrics implements StoreMetrics {
     });
     this.commitSeconds = new Histogram({
       name: 'usc_streams_commit_seconds',
-      help: 'Latency of one task commit (transaction + local store batch)',
+      help: 'Latency of one commit of the instance tasks (transaction, then local store batches)',
       labelNames: ['guarantee'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers,
