@@ -2,7 +2,7 @@
  * `npm run bench`: the benchmark suite on a real broker (the embedded one, or KAFKA_BROKERS). Each figure is run
  * `--runs` times (default 3) and reported with its median. Writes bench/results/<timestamp>.json, latest.json and
  * latest.svg. Options: `--quick` (small sizes, one run: a smoke test of the suite), `--runs N`,
- * `--only a,b` (sections: wordcount, casesync, latency, failover, api, rss, restore, reference), `--rss-cases N`
+ * `--only a,b` (sections: wordcount, transactions, casesync, latency, failover, api, rss, restore, reference), `--rss-cases N`
  * (default 1,000,000), `--restore-cases N` (default 200,000), `--latency-rate N` (events/s of the latency section,
  * default 2000). `reference` runs the project beside a Kafka Streams reference app (bench/reference-streams, built
  * with Maven) on the same input: see bench/reference-compare.ts. `restore` times the restore of one instance's
@@ -40,10 +40,12 @@ import {
 import { buildReferenceJar } from './reference.js';
 import { figure, renderChart, type Figure } from './report.js';
 import { benchRawConsume, benchStreamsThroughput } from './streams-throughput.js';
+import { transactionCost } from './transaction-bench.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SECTIONS = [
   'wordcount',
+  'transactions',
   'casesync',
   'latency',
   'failover',
@@ -195,6 +197,28 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (only.has('transactions')) {
+      const txns = quick ? 20 : 60;
+      log(`back-to-back transactions: ${txns} of 200 records with offsets, per retry backoff`);
+      const rs = await repeat('transactions', runs, () =>
+        transactionCost(brokers, { transactions: txns, records: 200, partitions: size.partitions }),
+      );
+      for (const setting of ['project', 100] as const) {
+        const of = rs.map((r) => r.find((c) => c.retryBackoffMs === setting)!);
+        const label =
+          setting === 'project'
+            ? 'the instance producer (retry.backoff.ms 5)'
+            : "librdkafka's default 100 ms";
+        figures.push(
+          figure(
+            `transaction of 200 records + offsets, back to back, p50, ${label}`,
+            'ms',
+            of.map((c) => c.p50Ms),
+            `p90 ${of.map((c) => c.p90Ms.toFixed(1)).join('/')} ms; the first 5 of each run left out`,
+          ),
+        );
+      }
+    }
     if (only.has('latency')) {
       log(`event -> queryable latency at ${size.latencyRate} events/s for ${size.latencySeconds} s`);
       const rs = await repeat('latency', runs, () =>
@@ -278,18 +302,25 @@ async function main(): Promise<void> {
     }
     if (only.has('rss')) {
       log(`RSS with ${size.rssCases} cases (one instance)`);
-      const r = await rssWithCases(brokers, { cases: size.rssCases, partitions: size.partitions });
-      log(`  ${JSON.stringify(r)}`);
+      const rs = await repeat('rss', runs, () =>
+        rssWithCases(brokers, { cases: size.rssCases, partitions: size.partitions }),
+      );
+      const mb = (v: number) => v.toFixed(0);
       figures.push(
         figure(
           `RSS with ${size.rssCases} cases`,
           'MB',
-          [r.rssMb],
-          `heap ${r.heapMb.toFixed(0)} MB used of ${r.heapTotalMb.toFixed(0)}, external ${r.externalMb.toFixed(0)} MB`,
+          rs.map((r) => r.rssMb),
+          `heap ${rs.map((r) => `${mb(r.heapMb)} MB used of ${mb(r.heapTotalMb)}`).join(', ')}; external ` +
+            `${rs.map((r) => mb(r.externalMb)).join('/')} MB; target < 256 MB`,
         ),
       );
       figures.push(
-        figure(`ingest of ${size.rssCases} CASE_CREATED`, 'events/s', [r.cases / r.ingestSeconds]),
+        figure(
+          `ingest of ${size.rssCases} CASE_CREATED`,
+          'events/s',
+          rs.map((r) => r.cases / r.ingestSeconds),
+        ),
       );
     }
     if (only.has('restore')) {
