@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   USC_ERR_TASK_MIGRATED: 'The task moved to another instance (producer fenced); close it dirty and rejoin.',
   USC_ERR_TASK_COMMIT_TIMEOUT:
     'A task commit did not finish in time (a stuck client request); the task is re-created from its last commit.',
+  USC_ERR_TASK_TRANSACTION_EXPIRED:
+    'A commit stayed open past the transaction timeout (a stall) and the broker aborted it; the tasks go back to their last commit with a new producer.',
   USC_ERR_TASK_CORRUPTED:
     'Local state of a task cannot be trusted; wipe the store and restore from the changelog.',
   USC_ERR_STORE_NOT_OPEN: 'A state store was used before init or after close.',
@@ -114,6 +116,7 @@ const INSTANCE_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'USC_ERR_TASK_MIGRATED',
   'USC_ERR_TASK_CORRUPTED',
   'USC_ERR_TASK_COMMIT_TIMEOUT',
+  'USC_ERR_TASK_TRANSACTION_EXPIRED',
   'USC_ERR_STREAMS_FATAL',
   'USC_ERR_RECORD_FAILED',
 ]);

@@ -227,6 +227,9 @@ function isFatalCode(e: KafkaLikeError): boolean {
 
 export function classifyKafkaError(err: unknown): KafkaErrorClass {
   const errors = errorChain(err);
+  // A transaction the broker aborted for outliving its timeout (the producer's epoch bumped) reads as "fenced" in
+  // its cause, but no other process took over: the producer is renewed and the work redone (instance-producer.ts).
+  if (errors.some((e) => uscCode(e) === 'USC_ERR_TASK_TRANSACTION_EXPIRED')) return 'retriable';
   // The most specific recovery wins wherever it sits in the chain: fenced, then rebalance, then fatal.
   for (const e of errors) {
     const code = kafkaCode(e);

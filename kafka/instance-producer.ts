@@ -12,6 +12,7 @@ import { UscError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { OutgoingRecord } from '../topology/task-engine.js';
 import { routeLibrdkafkaLog, type KafkaClient } from './client.js';
+import { classifyKafkaError } from './errors.js';
 import type { GroupConsumer } from './group-consumer.js';
 import { callback, rdkafka, type LowLevelProducer } from './native.js';
 
@@ -221,7 +222,8 @@ export class InstanceProducer {
   /**
    * Sends `records` and (transactional only) commits `offsets` for the group of `consumer`, atomically. On failure
    * the transaction is aborted (best effort) and the error rethrown; the caller classifies it: fenced = another
-   * process runs this instance id, rebalance = the group moved on (tasks may be gone), retriable = retry later;
+   * process runs this instance id, rebalance = the group moved on (tasks may be gone), retriable = retry later
+   * (USC_ERR_TASK_TRANSACTION_EXPIRED: the broker aborted a transaction open past its timeout; renew the producer);
    * {@link isProducerFatal}: replace the producer.
    */
   async commit(
@@ -236,6 +238,7 @@ export class InstanceProducer {
     }
     const p = this.producer;
     const deadline = Date.now() + this.flushTimeoutMs;
+    const began = performance.now();
     await callback((done) => p.beginTransaction((e) => done(e)));
     try {
       await this.produceAll(records, deliveries);
@@ -258,8 +261,25 @@ export class InstanceProducer {
           () => {},
         );
       }
-      throw err;
+      throw this.expired(err, performance.now() - began);
     }
+  }
+
+  /**
+   * A fence of a transaction that was open for at least the transaction timeout is the broker aborting it for its
+   * age (it bumps the producer's epoch; a broker outage, a paused or starved process): the coordinator counts from
+   * the transaction's first partition, after `began`, so a younger transaction cannot have expired. That one is
+   * reported as USC_ERR_TASK_TRANSACTION_EXPIRED (retriable: renew the producer, redo the work), like Kafka
+   * Streams' task migrated; any other fence is another process with our transactional id and stays a fence.
+   */
+  private expired(err: unknown, openMs: number): unknown {
+    if (openMs < this.transactionTimeoutMs || classifyKafkaError(err) !== 'fenced') return err;
+    return new UscError(
+      'USC_ERR_TASK_TRANSACTION_EXPIRED',
+      `the transaction was open ${Math.round(openMs)} ms, past transaction.timeout.ms (${this.transactionTimeoutMs}); ` +
+        'the broker aborted it and fenced this producer',
+      { retriable: true, cause: err, details: { openMs: Math.round(openMs) } },
+    );
   }
 
   /** The transaction's input offsets, with the group metadata of `consumer` (KIP-447). */

@@ -207,6 +207,37 @@ describe('failure suite', () => {
     await verify(cluster, records);
   }, 300_000); // 20 s of outage and a broker restart on top of the usual scenario
 
+  it('7. pauses instances (SIGSTOP) past their session and transaction timeouts while producing: each comes back as a zombie, is fenced and rejoins', async () => {
+    const cluster = await withCluster({ SESSION_TIMEOUT_MS: '6000', TRANSACTION_TIMEOUT_MS: '2000' });
+    const records = workload(707, 600);
+    for (const n of ['a', 'b']) await cluster.start(n);
+    await cluster.allReady();
+    const pause = (name: string, next: readonly GeneratedRecord[]) => async () => {
+      const { child } = cluster.members.get(name)!.handle;
+      // Paused while it works on what was just produced (a commit may be open): the group moves its partitions to
+      // the other instance after the session timeout, the broker aborts an open transaction after 2 s.
+      await cluster.produce(next);
+      child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 9_000)); // the scenario: a 9 s pause (a VM freeze, a stop-the-world)
+      child.kill('SIGCONT');
+    };
+    const parts = 8;
+    const size = Math.ceil(records.length / parts);
+    const part = (i: number) => records.slice(i * size, (i + 1) * size);
+    await cluster.produce(part(0));
+    await pause('b', part(1))();
+    await cluster.produce(part(2));
+    await pause('a', part(3))();
+    await cluster.produce(part(4));
+    await pause('b', part(5))();
+    await cluster.produce(part(6));
+    await cluster.produce(part(7));
+    await verify(cluster, records);
+    // Neither stopped: a zombie's failed commit sends its tasks back to their last commit, it does not end it.
+    expect(cluster.running().map((m) => m.name)).toEqual(['a', 'b']);
+    for (const m of cluster.running()) expect(m.handle.fatal, m.name).toBeUndefined();
+  }, 300_000); // three 9 s pauses and the rejoins on top of the usual scenario
+
   it('6. replays the whole input after an application reset and reaches the identical table', async () => {
     const cluster = await withCluster();
     const records = workload(606);

@@ -21,6 +21,7 @@ import {
   type ConsumedBatch,
   type TopicPartition,
 } from '../../kafka/index.js';
+import type { UscError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import type { OutgoingRecord } from '../../topology/task-engine.js';
 import { createTopics, testKafka, uniqueName } from '../support/kafka-test-utils.js';
@@ -170,6 +171,44 @@ describe('kafka port', () => {
       { groupPrefix: uniqueName('read'), logger: silentLogger },
     );
     expect(values).toEqual(['zombie-1', 'successor']);
+  });
+
+  it('reports a transaction the broker aborted for outliving its timeout as expired (retriable), not as a fence', async () => {
+    const topic = uniqueName('expired');
+    await createTopics(kafka, [{ topic, partitions: 1 }]);
+    const txid = uniqueName('txid');
+    const stalled = await InstanceProducer.transactional(kafka, txid, { transactionTimeoutMs: 1_000 });
+    cleanups.push(() => stalled.disconnect());
+    await stalled.commit([record(topic, 0, 'k', 'before')], [], undefined);
+    // The process stalls (a pause, a starved event loop) after its first record: the transaction stays open, the
+    // broker (checking every second, broker-config.ts) aborts it once a second has passed and bumps the epoch.
+    const first = record(topic, 0, 'k', 'stalled');
+    const stalling: OutgoingRecord[] = [first];
+    stalling[Symbol.iterator] = function* () {
+      yield first;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5_000);
+      return undefined;
+    } as () => ArrayIterator<OutgoingRecord>;
+    const error = await stalled.commit(stalling, [], undefined).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((error as UscError | undefined)?.code).toBe('USC_ERR_TASK_TRANSACTION_EXPIRED');
+    expect(classifyKafkaError(error)).toBe('retriable');
+    // The runtime's answer: a new producer with the same id takes over and commits.
+    const renewed = await InstanceProducer.transactional(kafka, txid, { transactionTimeoutMs: 1_000 });
+    cleanups.push(() => renewed.disconnect());
+    await renewed.commit([record(topic, 0, 'k', 'after')], [], undefined);
+    const values: string[] = [];
+    await readRangesToEnd(
+      kafka,
+      await wholeTopicRanges(kafka, topic),
+      async (_range, batch) => {
+        for (const r of batch.records) values.push(r.value!.toString());
+      },
+      { groupPrefix: uniqueName('read'), logger: silentLogger },
+    );
+    expect(values).toEqual(['before', 'after']);
   });
 
   it('reads exactly the requested ranges and never returns aborted records', async () => {

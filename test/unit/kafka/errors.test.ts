@@ -64,6 +64,15 @@ describe('classifyKafkaError', () => {
     expect(classifyKafkaError(err)).toBe('fenced');
   });
 
+  it('a fence of a transaction the broker aborted for its age -> retriable (the producer is renewed, no stop)', () => {
+    const expired = new UscError('USC_ERR_TASK_TRANSACTION_EXPIRED', 'open 12000 ms', {
+      retriable: true,
+      cause: librdkafkaError(-144, 'Local: This instance has been fenced', { isFatal: true }),
+    });
+    expect(classifyKafkaError(expired)).toBe('retriable');
+    expect(classifyKafkaError(wrapped(expired))).toBe('retriable');
+  });
+
   it.each([
     ['ILLEGAL_GENERATION', C.ERR_ILLEGAL_GENERATION],
     ['UNKNOWN_MEMBER_ID', C.ERR_UNKNOWN_MEMBER_ID],
