@@ -66,6 +66,8 @@ interface Contender {
   ready(): Promise<void>;
   alive(): boolean;
   stop(): Promise<ReferenceStats | undefined>;
+  /** The project's commits so far (count, seconds in commits) from /metrics; the reference has none. */
+  commits?(): Promise<{ count: number; seconds: number }>;
 }
 
 /** This checkout's build, or the baseline's (same settings, another CLI). */
@@ -88,6 +90,14 @@ function projectContender(
     stop: async () => {
       await app.stop();
       return undefined;
+    },
+    commits: async () => {
+      const instance = app.running()[0];
+      if (!instance) return { count: 0, seconds: 0 };
+      return {
+        count: await app.metric(instance, 'usc_streams_commit_seconds_count'),
+        seconds: await app.metric(instance, 'usc_streams_commit_seconds_sum'),
+      };
     },
   };
 }
@@ -212,6 +222,8 @@ export interface CatchUp {
   readonly peakRssMb: number;
   readonly outputRecords: number;
   readonly dlqRecords: number;
+  /** The project's commits start -> done and the seconds they took (a diagnostic; absent for the reference). */
+  readonly commits?: { readonly count: number; readonly seconds: number };
 }
 
 export interface CatchUpPair {
@@ -364,8 +376,10 @@ async function measureCatchUp(
     const brokerCpu =
       opts.brokerPid === undefined ? undefined : (await processCpuSeconds(opts.brokerPid)) - brokerBefore!;
     const memory = await processMemoryMb(pid);
+    const commits = await c.commits?.();
     const seconds = (done - started) / 1000;
     measured = {
+      ...(commits ? { commits } : {}),
       events,
       seconds,
       eventsPerSecond: events / seconds,
