@@ -49,6 +49,20 @@ const stableEnd = async (topic: string, partition: number): Promise<string | und
   (await wholeTopicRanges(kafka, topic)).find((r) => r.partition === partition)?.end;
 const poll = { timeout: 30_000, interval: 50 };
 
+/** The values of every committed record of a topic (read_committed, to its stable end), in offset order. */
+async function committedValues(topic: string): Promise<string[]> {
+  const values: string[] = [];
+  await readRangesToEnd(
+    kafka,
+    await wholeTopicRanges(kafka, topic),
+    async (_range, batch) => {
+      for (const r of batch.records) values.push(r.value!.toString());
+    },
+    { groupPrefix: uniqueName('read'), logger: silentLogger },
+  );
+  return values;
+}
+
 /** A fresh topic and a transactional producer (closed after the file's tests) to write to it. */
 async function topicWithProducer(prefix: string, partitions: number) {
   const topic = uniqueName(prefix);
@@ -160,17 +174,8 @@ describe('kafka port', () => {
     expect(error).toBeDefined();
     expect(classifyKafkaError(error)).toBe('fenced');
     await successor.commit([record(topic, 0, 'k', 'successor')], [], undefined);
-    const values: string[] = [];
     await expect.poll(() => stableEnd(topic, 0), poll).toBe('4');
-    await readRangesToEnd(
-      kafka,
-      await wholeTopicRanges(kafka, topic),
-      async (_range, batch) => {
-        for (const r of batch.records) values.push(r.value!.toString());
-      },
-      { groupPrefix: uniqueName('read'), logger: silentLogger },
-    );
-    expect(values).toEqual(['zombie-1', 'successor']);
+    expect(await committedValues(topic)).toEqual(['zombie-1', 'successor']);
   });
 
   it('reports a transaction the broker aborted for outliving its timeout as expired (retriable), not as a fence', async () => {
@@ -199,16 +204,8 @@ describe('kafka port', () => {
     const renewed = await InstanceProducer.transactional(kafka, txid, { transactionTimeoutMs: 1_000 });
     cleanups.push(() => renewed.disconnect());
     await renewed.commit([record(topic, 0, 'k', 'after')], [], undefined);
-    const values: string[] = [];
-    await readRangesToEnd(
-      kafka,
-      await wholeTopicRanges(kafka, topic),
-      async (_range, batch) => {
-        for (const r of batch.records) values.push(r.value!.toString());
-      },
-      { groupPrefix: uniqueName('read'), logger: silentLogger },
-    );
-    expect(values).toEqual(['before', 'after']);
+    // Read until the renewed producer's commit is stable; the stalled record must never be among them.
+    await expect.poll(() => committedValues(topic), poll).toEqual(['before', 'after']);
   });
 
   it('reads exactly the requested ranges and never returns aborted records', async () => {

@@ -39,7 +39,9 @@ describe('afterCommitFailure', () => {
   });
 
   it('resets at once and keeps the producer after a group change', () => {
-    const moved = Object.assign(new Error('Broker: Specified group generation id is not valid'), { code: 22 });
+    const moved = Object.assign(new Error('Broker: Specified group generation id is not valid'), {
+      code: 22,
+    });
     expect(afterCommitFailure(moved, new Backoff(), context)).toEqual({
       action: 'reset',
       delayMs: 0,
