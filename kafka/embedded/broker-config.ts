@@ -37,9 +37,6 @@ export function brokerProperties(s: BrokerSettings): Record<string, string> {
     'min.insync.replicas': '1',
     'default.replication.factor': '1',
     'group.initial.rebalance.delay.ms': '0',
-    // A transaction open past its timeout (its producer crashed or stalled) is aborted within a second of expiring
-    // rather than up to 10 s later (the default check interval): read_committed readers of its partitions wait less.
-    'transaction.abort.timed.out.transaction.cleanup.interval.ms': '1000',
     // Compaction visible within seconds in tests and demos (production clusters keep their own defaults).
     'log.cleaner.backoff.ms': '1000',
     ...s.extra,

@@ -186,7 +186,8 @@ describe('kafka port', () => {
     cleanups.push(() => stalled.disconnect());
     await stalled.commit([record(topic, 0, 'k', 'before')], [], undefined);
     // The process stalls (a pause, a starved event loop) after its first record: the transaction stays open, the
-    // broker (checking every second, broker-config.ts) aborts it once a second has passed and bumps the epoch.
+    // broker (the test broker checks every second, test/support/global-setup.ts) aborts it once a second has
+    // passed and bumps the epoch.
     const first = record(topic, 0, 'k', 'stalled');
     const stalling: OutgoingRecord[] = [first];
     stalling[Symbol.iterator] = function* () {
