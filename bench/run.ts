@@ -9,6 +9,9 @@
  * stores from their changelogs into an empty state directory (caseSyncRestore). BENCH_BASELINE_DIR=<dir> (an
  * earlier build of the project, bench/baseline.ts) adds that build beside the project in `reference` and
  * `restore`.
+ *
+ * This module reads the options, starts the broker, runs the chosen sections in order (bench/run-sections.ts,
+ * bench/run-baseline-sections.ts) and writes the report.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -18,29 +21,20 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../common/logger.js';
 import { EmbeddedKafka } from '../kafka/embedded/index.js';
 import { KAFKA_VERSION } from '../kafka/embedded/versions.js';
-import { wordCountTopology } from '../topology/examples/word-count.js';
-import {
-  apiBench,
-  caseSyncFailover,
-  caseSyncRestart,
-  caseSyncLatency,
-  caseSyncRestore,
-  caseSyncThroughput,
-  rssWithCases,
-  type RestoreRun,
-} from './case-sync-bench.js';
 import { baselineFromEnv } from './baseline.js';
+import { renderChart, type Figure } from './report.js';
+import { restoreSection, referenceSection } from './run-baseline-sections.js';
+import { log, type SectionContext } from './run-context.js';
 import {
-  compareWithReference,
-  REFERENCE_LATENCY_RATES,
-  referenceCatchUpPair,
-  referenceLatencyPair,
-  type LatencyPair,
-} from './reference-compare.js';
-import { buildReferenceJar } from './reference.js';
-import { figure, renderChart, type Figure } from './report.js';
-import { benchRawConsume, benchStreamsThroughput } from './streams-throughput.js';
-import { transactionCost } from './transaction-bench.js';
+  apiSection,
+  caseSyncSection,
+  failoverSection,
+  latencySection,
+  restartSection,
+  rssSection,
+  transactionsSection,
+  wordCountSection,
+} from './run-sections.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SECTIONS = [
@@ -54,8 +48,6 @@ const SECTIONS = [
   'restore',
   'reference',
 ] as const;
-/** The restore rate issue 14 asks for (records/s). */
-const RESTORE_TARGET = 200_000;
 
 const { values } = parseArgs({
   options: {
@@ -87,27 +79,6 @@ const size = {
   partitions: 6,
 };
 const logger = createLogger('info', { component: 'bench' });
-const log = (msg: string) => process.stdout.write(`${msg}\n`);
-
-async function repeat<T>(label: string, n: number, fn: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await fn();
-    log(`  ${label} run ${i + 1}/${n}: ${JSON.stringify(r)}`);
-    out.push(r);
-  }
-  return out;
-}
-
-const sentence = (i: number) => ({
-  key: `s${i}`,
-  value: `the quick brown fox ${i % 997} jumps over the lazy dog ${i % 101}`,
-});
-/** Ten words seen nowhere else: a store (and changelog) of 10 keys per record, to measure restore. */
-const distinctWords = (i: number) => ({
-  key: `d${i}`,
-  value: Array.from({ length: 10 }, (_, j) => `w${i}x${j}`).join(' '),
-});
 
 async function main(): Promise<void> {
   // Checked before the broker starts: a baseline that is not built fails at once.
@@ -122,321 +93,17 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const started = new Date();
   try {
-    if (only.has('wordcount')) {
-      log(`word count (streams runtime, ${size.words} sentences of 10 words, ${size.partitions} partitions)`);
-      for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
-        const rs = await repeat(guarantee, runs, () =>
-          benchStreamsThroughput({
-            brokers,
-            guarantee,
-            records: size.words,
-            partitions: size.partitions,
-            topology: (i, o) => wordCountTopology(i, o),
-            makeRecord: sentence,
-          }),
-        );
-        figures.push(
-          figure(
-            `word count ${guarantee}`,
-            'records/s',
-            rs.map((r) => r.recordsPerSecond),
-          ),
-        );
-      }
-      const restores = await repeat('restore', runs, () =>
-        benchStreamsThroughput({
-          brokers,
-          guarantee: 'exactly_once',
-          records: size.words / 5,
-          partitions: size.partitions,
-          topology: (i, o) => wordCountTopology(i, o),
-          makeRecord: distinctWords,
-          measureRestore: true,
-        }),
-      );
-      figures.push(
-        figure(
-          'restore into LevelDB',
-          'records/s',
-          restores.map((r) => r.restore!.recordsPerSecond),
-          `${restores[0]!.restore!.records} changelog records; start to ready on an empty state directory`,
-        ),
-      );
-      const raw = await repeat('raw consume', runs, () =>
-        benchRawConsume({ brokers, records: size.words, partitions: size.partitions, makeRecord: sentence }),
-      );
-      figures.push(
-        figure(
-          'broker raw consume (same records)',
-          'records/s',
-          raw.map((r) => r.recordsPerSecond),
-        ),
-      );
-    }
-    if (only.has('casesync')) {
-      log(
-        `case sync throughput (${size.cases} cases of generated UCM events, ${size.partitions} partitions)`,
-      );
-      for (const instances of [1, 3]) {
-        for (const guarantee of ['exactly_once', 'at_least_once'] as const) {
-          const rs = await repeat(`${instances} instance(s) ${guarantee}`, runs, () =>
-            caseSyncThroughput(brokers, {
-              guarantee,
-              instances,
-              cases: size.cases,
-              partitions: size.partitions,
-            }),
-          );
-          figures.push(
-            figure(
-              `case sync ${guarantee}, ${instances} instance(s)`,
-              'events/s',
-              rs.map((r) => r.eventsPerSecond),
-            ),
-          );
-        }
-      }
-    }
-    if (only.has('transactions')) {
-      const txns = quick ? 20 : 60;
-      log(`back-to-back transactions: ${txns} of 200 records with offsets, per retry backoff`);
-      const rs = await repeat('transactions', runs, () =>
-        transactionCost(brokers, { transactions: txns, records: 200, partitions: size.partitions }),
-      );
-      for (const setting of ['project', 100] as const) {
-        const of = rs.map((r) => r.find((c) => c.retryBackoffMs === setting)!);
-        const label =
-          setting === 'project'
-            ? 'the instance producer (retry.backoff.ms 5)'
-            : "librdkafka's default 100 ms";
-        figures.push(
-          figure(
-            `transaction of 200 records + offsets, back to back, p50, ${label}`,
-            'ms',
-            of.map((c) => c.p50Ms),
-            `p90 ${of.map((c) => c.p90Ms.toFixed(1)).join('/')} ms; the first 5 of each run left out`,
-          ),
-        );
-      }
-    }
-    if (only.has('latency')) {
-      log(`event -> queryable latency at ${size.latencyRate} events/s for ${size.latencySeconds} s`);
-      const rs = await repeat('latency', runs, () =>
-        caseSyncLatency(brokers, {
-          ratePerSecond: size.latencyRate,
-          seconds: size.latencySeconds,
-          partitions: size.partitions,
-        }),
-      );
-      figures.push(
-        figure(
-          `event -> queryable p50 at ${size.latencyRate}/s`,
-          'ms',
-          rs.map((r) => r.p50Ms),
-        ),
-      );
-      figures.push(
-        figure(
-          `event -> queryable p99 at ${size.latencyRate}/s`,
-          'ms',
-          rs.map((r) => r.p99Ms),
-        ),
-      );
-    }
-    if (only.has('failover')) {
-      log(`failover after SIGKILL (2 instances, ${size.cases} cases)`);
-      for (const standbys of [1, 0]) {
-        const rs = await repeat(`standbys=${standbys}`, runs, () =>
-          caseSyncFailover(brokers, { standbys, cases: size.cases, partitions: size.partitions }),
-        );
-        figures.push(
-          figure(
-            `failover ${standbys ? 'with' : 'without'} standby`,
-            's',
-            rs.map((r) => r.seconds),
-            `SIGKILL until the survivor runs every task and answers every sampled key; includes the 6 s session ` +
-              `timeout; restored ${rs.map((r) => r.restoredRecords).join('/')} records; owner map lists one ` +
-              `member after ${rs.map((r) => r.membershipSeconds.toFixed(1)).join('/')} s`,
-          ),
-        );
-      }
-    }
-    if (only.has('failover')) {
-      log(`SIGKILL and restart of the same instance (2 instances, ${size.cases} cases)`);
-      const rs = await repeat('restart', runs, () =>
-        caseSyncRestart(brokers, { cases: size.cases, partitions: size.partitions }),
-      );
-      figures.push(
-        figure(
-          'restart: every key answers again',
-          's',
-          rs.map((r) => r.seconds),
-          `from the restart of the killed instance (static membership, same state directory); restored ${rs
-            .map((r) => r.restoredRecords)
-            .join('/')} records`,
-        ),
-      );
-    }
-    if (only.has('api')) {
-      log('API (2 instances, 16 keep-alive connections)');
-      const rs = await repeat('api', runs, () =>
-        apiBench(brokers, { cases: size.cases, partitions: size.partitions, durationMs: size.apiMs }),
-      );
-      for (const kind of ['local', 'forwarded', 'bare'] as const) {
-        const label = kind === 'bare' ? 'bare fastify from memory' : `GET /cases ${kind}`;
-        figures.push(
-          figure(
-            label,
-            'requests/s',
-            rs.map((r) => r[kind].requestsPerSecond),
-          ),
-        );
-        figures.push(
-          figure(
-            `${label} p99`,
-            'ms (p99)',
-            rs.map((r) => r[kind].p99Ms),
-          ),
-        );
-      }
-    }
-    if (only.has('rss')) {
-      log(`RSS with ${size.rssCases} cases (one instance)`);
-      const rs = await repeat('rss', runs, () =>
-        rssWithCases(brokers, { cases: size.rssCases, partitions: size.partitions }),
-      );
-      const mb = (v: number) => v.toFixed(0);
-      figures.push(
-        figure(
-          `RSS with ${size.rssCases} cases`,
-          'MB',
-          rs.map((r) => r.rssMb),
-          `heap ${rs.map((r) => `${mb(r.heapMb)} MB used of ${mb(r.heapTotalMb)}`).join(', ')}; external ` +
-            `${rs.map((r) => mb(r.externalMb)).join('/')} MB; target < 256 MB`,
-        ),
-      );
-      figures.push(
-        figure(
-          `ingest of ${size.rssCases} CASE_CREATED`,
-          'events/s',
-          rs.map((r) => r.cases / r.ingestSeconds),
-        ),
-      );
-    }
-    if (only.has('restore')) {
-      log(
-        `restore of ${size.restoreCases} cases from the changelogs (one instance, empty state directory` +
-          `${baseline ? `; project and baseline ${baseline.label}, alternating` : ''})`,
-      );
-      let turn = 0; // alternates which build runs first
-      const rs = await repeat('restore', runs, async () => {
-        const sides = !baseline
-          ? ['project']
-          : turn++ % 2 === 0
-            ? ['project', 'baseline']
-            : ['baseline', 'project'];
-        const out: { project?: RestoreRun; baseline?: RestoreRun } = {};
-        for (const side of sides) {
-          out[side as 'project' | 'baseline'] = await caseSyncRestore(brokers, {
-            cases: size.restoreCases,
-            partitions: size.partitions,
-            cli: side === 'baseline' ? baseline!.cli : undefined,
-          });
-        }
-        return out as { project: RestoreRun; baseline?: RestoreRun };
-      });
-      const restoreFigures = (which: 'project' | 'baseline', suffix: string) => {
-        const runsOf = rs.map((r) => r[which]!);
-        const restored = runsOf.map((r) => r.records).join('/');
-        figures.push(
-          figure(
-            `restore from changelogs${suffix}`,
-            'records/s',
-            runsOf.map((r) => r.recordsPerSecond),
-            `${size.restoreCases} cases (one CASE_CREATED each), ${restored} changelog records restored into an ` +
-              `empty state directory in ${runsOf.map((r) => r.seconds.toFixed(2)).join('/')} s; from the ` +
-              `runtime's first "restoring state stores from changelogs" log line to its last "tasks restored and ` +
-              `running" line (log timestamps, ms); target >= ${RESTORE_TARGET.toLocaleString('en-US')} records/s` +
-              (which === 'baseline' ? `; baseline ${baseline!.label}` : ''),
-          ),
-        );
-        figures.push(
-          figure(
-            `restore, start to ready${suffix}`,
-            'records/s',
-            runsOf.map((r) => r.startToReadyRecordsPerSecond),
-            `the same restores over spawn of the restarted process -> /readyz 200 (startup, group join, ` +
-              `restore, task start): ${runsOf.map((r) => r.startToReadySeconds.toFixed(2)).join('/')} s`,
-          ),
-        );
-      };
-      restoreFigures('project', '');
-      figures.push(
-        figure(
-          'changelog read alone (the ceiling of a restore)',
-          'records/s',
-          rs.map((r) => r.project.readOnlyRecordsPerSecond),
-          'the same changelogs read by the bench process with the project reader, every record discarded ' +
-            '(read_committed): what the Kafka client delivers before any store is written',
-        ),
-      );
-      if (baseline) {
-        restoreFigures('baseline', ' (baseline)');
-        figures.push(
-          figure(
-            'restore from changelogs (project / baseline)',
-            'ratio project / baseline',
-            rs.map((r) => r.project.recordsPerSecond / r.baseline!.recordsPerSecond),
-            'records/s; higher is better for the project; median of the per-run ratios',
-          ),
-        );
-        figures.push(
-          figure(
-            `restore of ${size.restoreCases} cases, seconds (project / baseline)`,
-            'ratio project / baseline',
-            rs.map((r) => r.project.seconds / r.baseline!.seconds),
-            'restore time of the same cases (the two builds may write different changelog records per case); ' +
-              'lower is better for the project',
-          ),
-        );
-      }
-    }
-    if (only.has('reference')) {
-      log(
-        `project vs ${baseline ? `baseline ${baseline.label} vs ` : ''}Kafka Streams reference (${size.cases} ` +
-          `cases, ${size.partitions} partitions; latency at ${REFERENCE_LATENCY_RATES.join(' and ')} events/s ` +
-          `for ${size.latencySeconds} s)`,
-      );
-      const { jar } = await buildReferenceJar({ log });
-      let pair = 0; // rotates which of the applications runs first
-      const catchUps = await repeat('catch-up', runs, () =>
-        referenceCatchUpPair(brokers, {
-          jar,
-          cases: size.cases,
-          partitions: size.partitions,
-          brokerPid: broker?.pid,
-          rotation: pair++,
-          baseline,
-        }),
-      );
-      const latencies: { rate: number; pairs: LatencyPair[] }[] = [];
-      for (const rate of REFERENCE_LATENCY_RATES) {
-        const pairs = await repeat(`latency ${rate}/s`, runs, () =>
-          referenceLatencyPair(brokers, {
-            jar,
-            rate,
-            seconds: size.latencySeconds,
-            partitions: size.partitions,
-            rotation: pair++,
-            baseline,
-          }),
-        );
-        latencies.push({ rate, pairs });
-      }
-      const comparison = compareWithReference(catchUps, latencies, baseline);
-      figures.push(...comparison.figures);
-      log(comparison.table);
-    }
+    const ctx: SectionContext = { brokers, broker, quick, runs, size, baseline, figures };
+    if (only.has('wordcount')) await wordCountSection(ctx);
+    if (only.has('casesync')) await caseSyncSection(ctx);
+    if (only.has('transactions')) await transactionsSection(ctx);
+    if (only.has('latency')) await latencySection(ctx);
+    if (only.has('failover')) await failoverSection(ctx);
+    if (only.has('failover')) await restartSection(ctx);
+    if (only.has('api')) await apiSection(ctx);
+    if (only.has('rss')) await rssSection(ctx);
+    if (only.has('restore')) await restoreSection(ctx);
+    if (only.has('reference')) await referenceSection(ctx);
   } finally {
     await broker?.stop();
   }
