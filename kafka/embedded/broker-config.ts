@@ -39,9 +39,27 @@ export function brokerProperties(s: BrokerSettings): Record<string, string> {
     'group.initial.rebalance.delay.ms': '0',
     // Compaction visible within seconds in tests and demos (production clusters keep their own defaults).
     'log.cleaner.backoff.ms': '1000',
+    // After a crash the controller still holds the previous incarnation's registration, so the restarted broker
+    // cannot register until that session expires. Meanwhile its coordinators run on the stale leadership, then
+    // every partition goes leaderless when the old incarnation is fenced, and a transaction ended in that window
+    // loses its markers (ADR 0011). A 4 s session (Kafka's default is 9 s) ends the window ~4-6 s after the
+    // restart, well before the coordinator's first abort of timed-out transactions (10 s after it loads).
+    'broker.session.timeout.ms': '4000',
+    'broker.heartbeat.interval.ms': '1000',
     ...s.extra,
   };
 }
+
+/**
+ * Feature levels the storage is formatted with (first start of a data directory; `features` of the launcher
+ * overrides them). Eligible leader replicas (KIP-966, on by default since Kafka 4.1) are off: they keep a replica
+ * that may have lost unflushed writes out of leadership while a better one might exist, but a single broker is the
+ * only copy. With them on, a broker restarted after a crash leaves every partition leaderless until an unclean
+ * recovery, which widens the window in which transactions lose their markers (ADR 0011).
+ */
+export const DEFAULT_FEATURES: Readonly<Record<string, number>> = {
+  'eligible.leader.replicas.version': 0,
+};
 
 export function renderProperties(props: Readonly<Record<string, string>>): string {
   return (

@@ -15,7 +15,7 @@ import { openAdmin } from '../admin.js';
 import { describeGroup } from '../group-admin.js';
 import { createKafka } from '../client.js';
 import { InstanceProducer } from '../instance-producer.js';
-import { brokerProperties, LOG4J2_PROPERTIES, renderProperties } from './broker-config.js';
+import { brokerProperties, DEFAULT_FEATURES, LOG4J2_PROPERTIES, renderProperties } from './broker-config.js';
 import { resolveBrokerClasspath } from './classpath.js';
 import { choosePorts } from './free-port.js';
 import { guardAgainstOrphan } from './orphan-guard.js';
@@ -37,7 +37,7 @@ export interface EmbeddedKafkaOptions {
   readonly startTimeoutMs?: number;
   /** Extra broker properties (override the defaults of broker-config.ts). */
   readonly brokerConfig?: Readonly<Record<string, string>>;
-  /** Feature levels passed to `kafka-storage format --feature` (e.g. `{ 'transaction.version': 2 }`). */
+  /** Feature levels passed to `kafka-storage format --feature`, over {@link DEFAULT_FEATURES}. */
   readonly features?: Readonly<Record<string, number>>;
   readonly logger: Logger;
 }
@@ -106,7 +106,7 @@ export class EmbeddedKafka {
 
     const tFormat = performance.now();
     if (!existsSync(path.join(logDir, 'meta.properties'))) {
-      await formatStorage(java, cp.classpath, propsFile, opts.features ?? {});
+      await formatStorage(java, cp.classpath, propsFile, { ...DEFAULT_FEATURES, ...opts.features });
     }
     const formatSeconds = (performance.now() - tFormat) / 1000;
 

@@ -1,7 +1,8 @@
 /**
  * The foundation: the embedded Apache Kafka broker (official jars via Maven) that tests and `npm start` use.
  * Produce/consume and a compacted topic through the kafka/ port on the broker of this test run; the launcher's
- * clear errors; no orphan JVM when the parent is SIGKILLed.
+ * clear errors; no orphan JVM when the parent is SIGKILLed; a crash and restart that ends the transactions the
+ * crash left open with their markers (ADR 0011).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +12,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { EmbeddedKafka } from '../../kafka/embedded/index.js';
-import { GroupConsumer, ensureTopics, openAdmin, type ConsumedRecord } from '../../kafka/index.js';
+import { freePort } from '../../kafka/embedded/free-port.js';
+import {
+  GroupConsumer,
+  InstanceProducer,
+  ensureTopics,
+  openAdmin,
+  readRangesToEnd,
+  wholeTopicRanges,
+  type ConsumedRecord,
+  type KafkaClient,
+} from '../../kafka/index.js';
+import { callback, rdkafka } from '../../kafka/native.js';
 import { spawnInstance } from '../support/instance-harness.js';
 import { brokers, createTopics, produce, testKafka, uniqueName } from '../support/kafka-test-utils.js';
 import { describeTopicConfig } from '../support/topic-config.js';
@@ -49,6 +61,20 @@ async function startError(options: Partial<Parameters<typeof EmbeddedKafka.start
     },
     (err: unknown) => err,
   );
+}
+
+/** The values of every committed record of a topic (read_committed, to its stable end), in offset order. */
+async function committedValues(client: KafkaClient, topic: string): Promise<string[]> {
+  const values: string[] = [];
+  await readRangesToEnd(
+    client,
+    await wholeTopicRanges(client, topic),
+    async (_range, batch) => {
+      for (const r of batch.records) values.push(r.value!.toString());
+    },
+    { groupPrefix: uniqueName('read'), logger: silentLogger },
+  );
+  return values;
 }
 
 describe('embedded Kafka broker', () => {
@@ -151,4 +177,60 @@ describe('embedded Kafka broker', () => {
     await eventually('the orphaned JVM is stopped', () => !alive(pid));
     await eventually('the ephemeral data directory is removed', () => !existsSync(dataDir));
   });
+  it('ends a transaction a crash left open with its markers once restarted, so a later commit cannot adopt it', async () => {
+    // A single broker restarted after a crash used to run its transaction coordinator for seconds while every
+    // partition was leaderless (its previous incarnation not yet fenced, then eligible leader replicas waiting for
+    // an unclean recovery): a transaction it aborted then lost its markers, and the producer's next commit committed
+    // the aborted records (ADR 0011). The broker's own timeout abort must come after the partitions have their
+    // leader back.
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'usc-crash-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const [port, controllerPort] = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+    // The coordinator's first abort of timed-out transactions comes 8 s after it loads here (10 s by default),
+    // so the test fails if the window lasts that long (with Kafka's 9 s broker session it lasts ~9-11 s).
+    const brokerConfig = { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': '8000' };
+    const launch = () =>
+      EmbeddedKafka.start({ cacheDir, dataDir, port, controllerPort, brokerConfig, logger: silentLogger });
+    let broker = await launch();
+    cleanups.push(() => broker.stop());
+    const client = testKafka('crash-test', [broker.bootstrap]);
+    const topic = uniqueName('crash');
+    await createTopics(client, [{ topic, partitions: 1 }]);
+    const txid = uniqueName('txid');
+
+    // A transaction whose record the broker has written, open when the broker is killed.
+    const { Producer } = rdkafka();
+    const open = new Producer({
+      'metadata.broker.list': broker.bootstrap,
+      'transactional.id': txid,
+      'transaction.timeout.ms': 3_000,
+    } as never);
+    await callback((done) => open.connect({ timeout: 30_000 }, (e) => done(e)));
+    await callback((done) => open.initTransactions(30_000, (e) => done(e)));
+    await callback((done) => open.beginTransaction((e) => done(e)));
+    open.produce(topic, 0, Buffer.from('aborted'), null, Date.now());
+    await callback((done) => open.flush(30_000, (e) => done(e)));
+    await broker.kill();
+    await callback((done) => open.disconnect(5_000, (e) => done(e))).catch(() => {});
+
+    broker = await launch();
+    // The coordinator aborts the transaction for its age: the abort marker lifts the stable end past the record.
+    await expect
+      .poll(async () => (await wholeTopicRanges(client, topic))[0]?.end, { timeout: 60_000, interval: 500 })
+      .toBe('2');
+    const successor = await InstanceProducer.transactional(client, txid);
+    cleanups.push(() => successor.disconnect());
+    const record = {
+      topic,
+      partition: 0,
+      key: null,
+      value: Buffer.from('committed'),
+      timestamp: Date.now(),
+      headers: {},
+    };
+    await successor.commit([record], [], undefined);
+    await expect
+      .poll(() => committedValues(client, topic), { timeout: 30_000, interval: 200 })
+      .toEqual(['committed']);
+  }, 180_000);
 });
