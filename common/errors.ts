@@ -57,6 +57,8 @@ export const ERROR_CODES = {
     'An unexpected error (not one of the codes above) ended the command; a bug or an environment problem.',
   USC_ERR_HTTP_PORT_TAKEN: 'The HTTP port (HTTP_HOST:HTTP_PORT) is already in use.',
   USC_ERR_KAFKA_UNREACHABLE: 'No Kafka broker answered at KAFKA_BROKERS within the connection timeout.',
+  USC_ERR_KAFKA_OFFSETS_NOT_STABLE:
+    "The group's committed offsets were not available in time (coordinator unavailable, or a transaction with offsets for them still open); retried.",
   USC_ERR_KAFKA_READ_STALLED:
     'Reading partitions to an end offset (a restore) made no progress for a minute; it is retried.',
   USC_ERR_KAFKA_CLIENT_UNAVAILABLE:

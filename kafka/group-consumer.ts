@@ -6,6 +6,7 @@
  * released, and a newly assigned lead partition can bring its co-partitioned siblings along. Heartbeats run on
  * librdkafka's own thread: a long batch never gets the member evicted before `max.poll.interval.ms`.
  */
+import { UscError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { KafkaClient, RdConfig } from './client.js';
 import { routeLibrdkafkaLog } from './client.js';
@@ -402,7 +403,8 @@ export class GroupConsumer {
         break;
       } catch (err) {
         const e = err as { code?: number; isRetriable?: boolean };
-        if (!(e.code === -185 || e.isRetriable) || Date.now() >= deadline || this.stopping) throw err;
+        if (!(e.code === -185 || e.isRetriable) || this.stopping) throw err;
+        if (Date.now() >= deadline) throw offsetsNotStable(partitions, timeoutMs, err);
       }
     }
     for (const r of rows) {
@@ -434,4 +436,25 @@ export class GroupConsumer {
       );
     }
   }
+}
+
+/**
+ * The group's committed offsets did not come within `timeoutMs`: the coordinator is unavailable, or a transaction
+ * with offsets for these partitions is still open. Retriable, with the cause; the message names what to check, since
+ * a hanging transaction (markers lost in a broker outage) keeps the offsets unstable until it is aborted.
+ */
+function offsetsNotStable(
+  partitions: readonly TopicPartition[],
+  timeoutMs: number,
+  cause: unknown,
+): UscError {
+  const names = partitions.slice(0, 5).map((p) => `${p.topic}-${p.partition}`);
+  const more = partitions.length > names.length ? ` and ${partitions.length - names.length} more` : '';
+  return new UscError(
+    'USC_ERR_KAFKA_OFFSETS_NOT_STABLE',
+    `the group's committed offsets of ${names.join(', ')}${more} were not available within ${timeoutMs} ms: ` +
+      'the group coordinator is unavailable, or a transaction with offsets for them is still open ' +
+      '(one that stays open for minutes is a hanging transaction: docs/operations.md)',
+    { retriable: true, cause, details: { partitions: partitions.length } },
+  );
 }

@@ -23,6 +23,7 @@ import {
 } from '../../kafka/index.js';
 import type { UscError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
+import { callback, rdkafka } from '../../kafka/native.js';
 import type { OutgoingRecord } from '../../topology/task-engine.js';
 import { createTopics, testKafka, uniqueName } from '../support/kafka-test-utils.js';
 
@@ -207,6 +208,41 @@ describe('kafka port', () => {
     await renewed.commit([record(topic, 0, 'k', 'after')], [], undefined);
     // Read until the renewed producer's commit is stable; the stalled record must never be among them.
     await expect.poll(() => committedValues(topic), poll).toEqual(['before', 'after']);
+  });
+
+  it('reports committed offsets an open transaction holds as not stable (retriable), and reads them once it ends', async () => {
+    const input = uniqueName('unstable');
+    await createTopics(kafka, [{ topic: input, partitions: 1 }]);
+    const m = member(uniqueName('g'), [input]);
+    cleanups.push(() => m.consumer.stop());
+    await m.consumer.start();
+    await expect.poll(() => m.assigned.size, poll).toBe(1);
+    // A transaction that sent the group's offsets and stays open (as a hanging one does after lost markers).
+    const { Producer } = rdkafka();
+    const open = new Producer(
+      kafka.config({ 'transactional.id': uniqueName('txid'), 'transaction.timeout.ms': 60_000 }) as never,
+    );
+    await callback((done) => open.connect({ timeout: 30_000 }, (e) => done(e)));
+    cleanups.push(() => callback((done) => open.disconnect(5_000, (e) => done(e))));
+    await callback((done) => open.initTransactions(30_000, (e) => done(e)));
+    await callback((done) => open.beginTransaction((e) => done(e)));
+    await callback((done) =>
+      open.sendOffsetsToTransaction(
+        [{ topic: input, partition: 0, offset: 3 }],
+        m.consumer.lowLevel,
+        30_000,
+        (e) => done(e),
+      ),
+    );
+    const error = await m.consumer.committed([{ topic: input, partition: 0 }], 2_000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as UscError | undefined)?.code).toBe('USC_ERR_KAFKA_OFFSETS_NOT_STABLE');
+    expect((error as Error).message).toContain(`${input}-0`);
+    expect(classifyKafkaError(error)).toBe('retriable');
+    await callback((done) => open.abortTransaction(30_000, (e) => done(e)));
+    expect((await m.consumer.committed([{ topic: input, partition: 0 }])).get(`${input}:0`)).toBe('-1');
   });
 
   it('reads exactly the requested ranges and never returns aborted records', async () => {
