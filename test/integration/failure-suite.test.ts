@@ -104,6 +104,37 @@ function expectApiKeptAnswering(answers: Record<string, number>): void {
   expect(answers['200'] ?? 0).toBeGreaterThan(0);
 }
 
+/**
+ * A broker whose data outlives it, for the outage scenarios: `crash(ms)` kills it (a crash, not a graceful stop: see
+ * docs/operations.md on single-node graceful shutdowns) and starts it again on the same data and ports after `ms`.
+ * KEEP_BROKER_DATA=1 keeps its data and log for a post-mortem (start a broker on it and read).
+ */
+async function brokerOnDisk() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'usc-broker-'));
+  if (process.env.KEEP_BROKER_DATA) console.error(`broker data: ${dataDir}`);
+  else cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const port = await freePort('127.0.0.1');
+  const controllerPort = await freePort('127.0.0.1');
+  const launch = () =>
+    EmbeddedKafka.start({
+      cacheDir: path.resolve('.kafka'),
+      dataDir,
+      port,
+      controllerPort,
+      logger: silentLogger,
+    });
+  let broker = await launch();
+  cleanups.push(() => broker.stop());
+  return {
+    current: () => broker,
+    crash: async (ms: number) => {
+      await broker.kill();
+      await new Promise((r) => setTimeout(r, ms)); // the scenario: the outage's length
+      broker = await launch();
+    },
+  };
+}
+
 async function withCluster(settings: Record<string, string> = {}, bootstrap?: () => readonly string[]) {
   const cluster = bootstrap ? new Cluster(settings, bootstrap) : new Cluster(settings);
   cleanups.push(() => cluster.stop());
@@ -173,39 +204,32 @@ describe('failure suite', () => {
   );
 
   it('5. survives the broker being stopped for 20 s and restarted while instances run', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'usc-broker-'));
-    // KEEP_BROKER_DATA=1 keeps the broker's data and log for a post-mortem (start a broker on it and read).
-    if (process.env.KEEP_BROKER_DATA) console.error(`scenario 5 broker data: ${dataDir}`);
-    else cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const port = await freePort('127.0.0.1');
-    const controllerPort = await freePort('127.0.0.1');
-    const launch = () =>
-      EmbeddedKafka.start({
-        cacheDir: path.resolve('.kafka'),
-        dataDir,
-        port,
-        controllerPort,
-        logger: silentLogger,
-      });
-    let broker = await launch();
-    cleanups.push(() => broker.stop());
-    const cluster = await withCluster({}, () => [broker.bootstrap]);
+    const broker = await brokerOnDisk();
+    const cluster = await withCluster({}, () => [broker.current().bootstrap]);
     const records = workload(505);
     for (const n of ['a', 'b']) await cluster.start(n);
     await cluster.allReady();
-    await feed(cluster, records, 6, {
-      2: async () => {
-        // A crash, not a graceful stop: a single-node broker shutting down gracefully while transactions commit
-        // finds no leader for their partitions and skips the commit markers (Kafka treats "no leader" as "topic
-        // deleted", KAFKA-5202), leaving hanging transactions that block read_committed readers for good. With
-        // more than one broker leadership moves instead. See docs/operations.md.
-        await broker.kill();
-        await new Promise((r) => setTimeout(r, 20_000)); // the scenario: 20 s without a broker
-        broker = await launch();
-      },
-    });
+    // the scenario: 20 s without a broker
+    await feed(cluster, records, 6, { 2: () => broker.crash(20_000) });
     await verify(cluster, records);
   }, 300_000); // 20 s of outage and a broker restart on top of the usual scenario
+
+  it('8. survives a broker outage past every timeout (60 s), then a second crash right after the restart', async () => {
+    const broker = await brokerOnDisk();
+    const cluster = await withCluster({ SESSION_TIMEOUT_MS: '6000' }, () => [broker.current().bootstrap]);
+    const records = workload(808, 300);
+    for (const n of ['a', 'b']) await cluster.start(n);
+    await cluster.allReady();
+    // Longer than the commit timeout (30 s), the transaction timeout (10 s) and the session timeout: every commit
+    // in flight fails, every transaction left open is aborted by the broker, the group forgets its members. The
+    // second crash comes while the instances recover from the first.
+    await feed(cluster, records, 5, {
+      1: () => broker.crash(60_000),
+      2: () => broker.crash(3_000),
+    });
+    await verify(cluster, records);
+    for (const m of cluster.running()) expect(m.handle.fatal, m.name).toBeUndefined();
+  }, 420_000);
 
   it('7. pauses instances (SIGSTOP) past their session and transaction timeouts while producing: each comes back as a zombie, is fenced and rejoins', async () => {
     const cluster = await withCluster({ SESSION_TIMEOUT_MS: '6000', TRANSACTION_TIMEOUT_MS: '2000' });
