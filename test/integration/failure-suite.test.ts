@@ -262,6 +262,29 @@ describe('failure suite', () => {
     for (const m of cluster.running()) expect(m.handle.fatal, m.name).toBeUndefined();
   }, 300_000); // three 9 s pauses and the rejoins on top of the usual scenario
 
+  it('9. scales across broker crashes: an instance starts during an outage, another is SIGKILLed during the next, a third leaves', async () => {
+    const broker = await brokerOnDisk();
+    const cluster = await withCluster({ SESSION_TIMEOUT_MS: '6000' }, () => [broker.current().bootstrap]);
+    const records = workload(909, 300);
+    await cluster.start('a');
+    await cluster.allReady();
+    // b starts as the broker goes down (its topic setup and join wait for the broker); c joins and a is killed as
+    // it goes down again; b leaves gracefully at the end.
+    await feed(cluster, records, 6, {
+      0: async () => {
+        await cluster.start('b', {}, { wait: false });
+        await broker.crash(15_000);
+      },
+      2: async () => {
+        await cluster.start('c', {}, { wait: false });
+        await cluster.members.get('a')!.handle.kill();
+        await broker.crash(5_000);
+      },
+      4: () => cluster.close('b'),
+    });
+    await verify(cluster, records);
+  }, 420_000);
+
   it('6. replays the whole input after an application reset and reaches the identical table', async () => {
     const cluster = await withCluster();
     const records = workload(606);
