@@ -40,7 +40,7 @@ export function brokerProperties(s: BrokerSettings): Record<string, string> {
     // Compaction visible within seconds in tests and demos (production clusters keep their own defaults).
     'log.cleaner.backoff.ms': '1000',
     // After a crash the controller still holds the previous incarnation's registration, so the restarted broker
-    // cannot register until that session expires. Meanwhile its coordinators run on the stale leadership, then
+    // cannot register until that session expires. Meanwhile its coordinators may load on the stale leadership, then
     // every partition goes leaderless when the old incarnation is fenced, and a transaction ended in that window
     // loses its markers (ADR 0011). A 4 s session (Kafka's default is 9 s) ends the window ~4-6 s after the
     // restart, well before the coordinator's first abort of timed-out transactions (10 s after it loads).
