@@ -20,6 +20,7 @@ import type { DeadLetter, RecordErrorResponse, RecordErrorStage, RecordFailure }
 import type { IncomingRecord, OutgoingRecord, TaskEngine, TaskEngineOptions } from '../../task-engine.js';
 import type { TaskId } from '../../task-id.js';
 import type { ProcessorNode, SinkNode, SourceNode, TopologyNode } from '../../topology.js';
+import { DeserializeFailure, describeErrorSafely } from './engine-errors.js';
 import { PunctuationQueue } from './punctuation-queue.js';
 
 export class TaskEngineImpl implements TaskEngine {
@@ -384,19 +385,6 @@ export class TaskEngineImpl implements TaskEngine {
       requestCommit: () => options.onCommitRequested?.(),
     };
   }
-}
-
-/** A source serde failed: carries the serde's error to the record-error policy as stage `deserialize`. */
-class DeserializeFailure extends Error {
-  constructor(cause: unknown) {
-    super('source deserialization failed', { cause });
-  }
-}
-
-/** Name and code of an error, never its message (which may quote record contents). */
-function describeErrorSafely(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { type: typeof err };
-  return { name: err.name, ...(err instanceof UscError ? { code: err.code } : {}) };
 }
 
 /** Builds the engine of one task (see {@link TaskEngine}). */
