@@ -8,7 +8,7 @@
  * finds its own pid in the lock): see {@link judgeLock}. A stale lock is taken over (logged with the reason).
  */
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { UscError } from '../common/errors.js';
@@ -149,6 +149,15 @@ async function createLockFile(lockPath: string, content: string): Promise<boolea
   }
 }
 
+/** A task directory's name: `<sub-topology>_<partition>`. */
+const TASK_DIR = /^(\d+)_(\d+)$/;
+
+/** Names of the directories in `dir` (none if it does not exist). */
+async function directories(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
 export class StateDirectory {
   private released = false;
 
@@ -215,6 +224,38 @@ export class StateDirectory {
       heldByThisProcess.delete(key);
       throw err;
     }
+  }
+
+  /**
+   * Deletes local state no task of this topology can use again: the directories of tasks whose sub-topology it
+   * does not have (an upgrade that changed the topology), and, in the others, the directories of stores their
+   * sub-topology no longer has. `stores` maps each sub-topology id to its store names. Anything else (other files,
+   * names that are not task ids) is left alone. Returns what was deleted, relative to the root (each logged).
+   */
+  async removeObsolete(stores: ReadonlyMap<number, ReadonlySet<string>>, logger: Logger): Promise<string[]> {
+    const removed: string[] = [];
+    const remove = async (relative: string, why: string): Promise<void> => {
+      await rm(path.join(this.root, relative), { recursive: true, force: true });
+      removed.push(relative);
+      logger.info(
+        { directory: path.join(this.root, relative) },
+        `removed obsolete local state ${relative}: ${why}`,
+      );
+    };
+    for (const task of await directories(this.root)) {
+      const m = TASK_DIR.exec(task);
+      if (!m) continue;
+      const expected = stores.get(Number(m[1]));
+      if (!expected) {
+        await remove(task, `this topology has no sub-topology ${m[1]}`);
+        continue;
+      }
+      for (const store of await directories(path.join(this.root, task))) {
+        if (!expected.has(store))
+          await remove(path.join(task, store), `sub-topology ${m[1]} has no store ${store}`);
+      }
+    }
+    return removed;
   }
 
   /** Releases the lock. Idempotent. */

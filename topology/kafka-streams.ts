@@ -113,6 +113,12 @@ export class KafkaStreams {
       logger: this.logger,
     });
     try {
+      // Local state an earlier topology left that no task of this one can use (the state directory cleaner of
+      // Kafka Streams removes unassigned tasks' state after a delay; this removes only what can never be used).
+      await this.stateDirectory.removeObsolete(
+        new Map(topology.subtopologies.map((s) => [s.id, new Set(s.stores)])),
+        this.logger,
+      );
       this.admin = await openAdmin(deps.kafka);
       await this.prepareTopics(this.admin);
       const placement = new Placement(
