@@ -13,7 +13,8 @@ import type { ProcessingGuarantee } from '../topology/streams-config.js';
 import { BenchApp, publishAll, until } from './bench-app.js';
 import { latencySummary, runLoad, type LoadResult } from './http-load.js';
 
-function workload(cases: number, seed: number) {
+/** The generated UCM stream of the case-sync sections (and of the reference comparison: same generator and rates). */
+export function caseSyncWorkload(cases: number, seed: number) {
   return generateUcmEvents({
     seed,
     cases,
@@ -40,7 +41,7 @@ export async function caseSyncThroughput(
   try {
     for (let i = 0; i < opts.instances; i++) await app.start(`i${i}`);
     await app.ready();
-    const records = workload(opts.cases, 7);
+    const records = caseSyncWorkload(opts.cases, 7);
     const started = performance.now();
     await publishAll(app.kafka, app.input, records);
     await app.caughtUp();
@@ -144,7 +145,7 @@ export async function caseSyncFailover(
     await app.start('a');
     const b = await app.start('b');
     await app.ready();
-    await publishAll(app.kafka, app.input, workload(opts.cases, 11));
+    await publishAll(app.kafka, app.input, caseSyncWorkload(opts.cases, 11));
     await app.caughtUp();
     const a = app.instances.get('a')!;
     // Standbys catch up asynchronously: let them reach the end before the crash (what a steady state looks like).
@@ -231,7 +232,7 @@ export async function caseSyncRestart(
     const a = await app.start('a');
     await app.start('b');
     await app.ready();
-    await publishAll(app.kafka, app.input, workload(opts.cases, 12));
+    await publishAll(app.kafka, app.input, caseSyncWorkload(opts.cases, 12));
     await app.caughtUp();
     a.child.kill('SIGKILL');
     await new Promise((resolve) => a.child.once('exit', resolve));
@@ -264,7 +265,7 @@ export async function apiBench(
     const a = await app.start('a');
     await app.start('b');
     await app.ready();
-    const records = workload(opts.cases, 13);
+    const records = caseSyncWorkload(opts.cases, 13);
     await publishAll(app.kafka, app.input, records);
     await app.caughtUp();
     // Sort the case ids by which instance answers them (x-served-by).

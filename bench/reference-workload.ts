@@ -5,7 +5,7 @@
  * the same state.
  */
 import { parseCaseEvent } from '../processors/domain/validate-event.js';
-import { generateUcmEvents } from '../processors/simulation/ucm-event-generator.js';
+import { caseSyncWorkload } from './case-sync-bench.js';
 
 /** The generated input and what it holds, by how the two implementations treat it. */
 export interface ReferenceWorkload {
@@ -27,15 +27,7 @@ export interface ReferenceWorkload {
 
 /** The case-sync workload of the throughput section (same generator and rates), classified. */
 export function referenceWorkload(cases: number, seed: number): ReferenceWorkload {
-  const records = generateUcmEvents({
-    seed,
-    cases,
-    duplicateRate: 0.05,
-    missingUrpRate: 0.1,
-    invalidRate: 0.01,
-    secondUcmRate: 0.05,
-    shuffleWindow: 8,
-  });
+  const records = caseSyncWorkload(cases, seed);
   const config = { statusMapping: new Map(), attributeAllowlist: new Set(['priority', 'caseType']) };
   const seen = new Set<string>();
   const ucmToUrp = new Map<string, string>();

@@ -18,14 +18,19 @@ import {
   InstanceProducer,
   ensureTopics,
   openAdmin,
-  readRangesToEnd,
   wholeTopicRanges,
   type ConsumedRecord,
-  type KafkaClient,
 } from '../../kafka/index.js';
 import { callback, rdkafka } from '../../kafka/native.js';
 import { spawnInstance } from '../support/instance-harness.js';
-import { brokers, createTopics, produce, testKafka, uniqueName } from '../support/kafka-test-utils.js';
+import {
+  brokers,
+  committedValues,
+  createTopics,
+  produce,
+  testKafka,
+  uniqueName,
+} from '../support/kafka-test-utils.js';
 import { describeTopicConfig } from '../support/topic-config.js';
 
 const kafka = testKafka('embedded-test');
@@ -61,20 +66,6 @@ async function startError(options: Partial<Parameters<typeof EmbeddedKafka.start
     },
     (err: unknown) => err,
   );
-}
-
-/** The values of every committed record of a topic (read_committed, to its stable end), in offset order. */
-async function committedValues(client: KafkaClient, topic: string): Promise<string[]> {
-  const values: string[] = [];
-  await readRangesToEnd(
-    client,
-    await wholeTopicRanges(client, topic),
-    async (_range, batch) => {
-      for (const r of batch.records) values.push(r.value!.toString());
-    },
-    { groupPrefix: uniqueName('read'), logger: silentLogger },
-  );
-  return values;
 }
 
 describe('embedded Kafka broker', () => {

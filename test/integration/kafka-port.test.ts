@@ -25,7 +25,7 @@ import type { UscError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { callback, rdkafka } from '../../kafka/native.js';
 import type { OutgoingRecord } from '../../topology/task-engine.js';
-import { createTopics, testKafka, uniqueName } from '../support/kafka-test-utils.js';
+import { committedValues, createTopics, testKafka, uniqueName } from '../support/kafka-test-utils.js';
 
 const kafka = testKafka('port-test');
 const cleanups: (() => Promise<void>)[] = [];
@@ -49,20 +49,6 @@ const record = (topic: string, partition: number, key: string, value: string | n
 const stableEnd = async (topic: string, partition: number): Promise<string | undefined> =>
   (await wholeTopicRanges(kafka, topic)).find((r) => r.partition === partition)?.end;
 const poll = { timeout: 30_000, interval: 50 };
-
-/** The values of every committed record of a topic (read_committed, to its stable end), in offset order. */
-async function committedValues(topic: string): Promise<string[]> {
-  const values: string[] = [];
-  await readRangesToEnd(
-    kafka,
-    await wholeTopicRanges(kafka, topic),
-    async (_range, batch) => {
-      for (const r of batch.records) values.push(r.value!.toString());
-    },
-    { groupPrefix: uniqueName('read'), logger: silentLogger },
-  );
-  return values;
-}
 
 /** A fresh topic and a transactional producer (closed after the file's tests) to write to it. */
 async function topicWithProducer(prefix: string, partitions: number) {
@@ -176,7 +162,7 @@ describe('kafka port', () => {
     expect(classifyKafkaError(error)).toBe('fenced');
     await successor.commit([record(topic, 0, 'k', 'successor')], [], undefined);
     await expect.poll(() => stableEnd(topic, 0), poll).toBe('4');
-    expect(await committedValues(topic)).toEqual(['zombie-1', 'successor']);
+    expect(await committedValues(kafka, topic)).toEqual(['zombie-1', 'successor']);
   });
 
   it('reports a transaction the broker aborted for outliving its timeout as expired (retriable), not as a fence', async () => {
@@ -207,7 +193,7 @@ describe('kafka port', () => {
     cleanups.push(() => renewed.disconnect());
     await renewed.commit([record(topic, 0, 'k', 'after')], [], undefined);
     // Read until the renewed producer's commit is stable; the stalled record must never be among them.
-    await expect.poll(() => committedValues(topic), poll).toEqual(['before', 'after']);
+    await expect.poll(() => committedValues(kafka, topic), poll).toEqual(['before', 'after']);
   });
 
   it('reports committed offsets an open transaction holds as not stable (retriable), and reads them once it ends', async () => {

@@ -188,3 +188,8 @@ export async function readTopicToEnd(kafka: KafkaClient, topic: string): Promise
   );
   return out;
 }
+
+/** The values of every committed record of `topic` (read_committed, to its stable end), in read order. */
+export async function committedValues(kafka: KafkaClient, topic: string): Promise<(string | null)[]> {
+  return (await readTopicToEnd(kafka, topic)).map((r) => r.value);
+}
