@@ -91,6 +91,12 @@ class Deliveries {
 }
 
 export class InstanceProducer {
+  /**
+   * Records sent ahead of the next commit ({@link InstanceProducer.send}): under exactly_once the transaction they
+   * opened (and when), otherwise their delivery reports, settled by the commit.
+   */
+  private ahead: { readonly deliveries: Deliveries; readonly began: number } | undefined;
+
   private constructor(
     private readonly producer: LowLevelProducer,
     readonly transactional: boolean,
@@ -219,27 +225,66 @@ export class InstanceProducer {
     return inSlices((ms) => callback((done) => this.producer.flush(ms, (e) => done(e))), deadline);
   }
 
+  /** The records sent ahead of the commit, opening the transaction first (exactly_once). */
+  private async open(): Promise<{ readonly deliveries: Deliveries; readonly began: number }> {
+    if (this.ahead) return this.ahead;
+    const began = performance.now();
+    if (this.transactional) await callback((done) => this.producer.beginTransaction((e) => done(e)));
+    this.ahead = { deliveries: new Deliveries(), began };
+    return this.ahead;
+  }
+
+  /** True while records sent ahead wait for the next commit (under exactly_once: a transaction is open). */
+  get hasSentAhead(): boolean {
+    return this.ahead !== undefined;
+  }
+
   /**
-   * Sends `records` and (transactional only) commits `offsets` for the group of `consumer`, atomically. On failure
-   * the transaction is aborted (best effort) and the error rethrown; the caller classifies it: fenced = another
-   * process runs this instance id, rebalance = the group moved on (tasks may be gone), retriable = retry later
-   * (USC_ERR_TASK_TRANSACTION_EXPIRED: the broker aborted a transaction open past its timeout; renew the producer);
-   * {@link isProducerFatal}: replace the producer.
+   * Sends records ahead of the next commit, as Kafka Streams' record collector does: the client delivers them while
+   * the tasks process on, so the commit waits only for what is left. Under exactly_once they belong to the open
+   * transaction (begun here if none is) and become visible with its commit, or never. A failure surfaces here or at
+   * the commit; either way the caller treats it as a failed commit.
+   */
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.produceAll(records, (await this.open()).deliveries);
+  }
+
+  /**
+   * Aborts the transaction of the records sent ahead, if any (exactly_once; best effort): their tasks go back to
+   * their last commit. Without a transaction the records are out already, and their deliveries are dropped.
+   */
+  async abortSentAhead(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (!ahead || !this.transactional) return;
+    await callback((done) => this.producer.abortTransaction(this.transactionTimeoutMs, (e) => done(e))).catch(
+      () => {},
+    );
+  }
+
+  /**
+   * Sends `records` and (transactional only) commits `offsets` for the group of `consumer`, atomically with the
+   * records sent ahead since the last commit. On failure the transaction is aborted (best effort) and the error
+   * rethrown; the caller classifies it: fenced = another process runs this instance id, rebalance = the group moved
+   * on (tasks may be gone), retriable = retry later (USC_ERR_TASK_TRANSACTION_EXPIRED: the broker aborted a
+   * transaction open past its timeout; renew the producer); {@link isProducerFatal}: replace the producer.
    */
   async commit(
     records: readonly OutgoingRecord[],
     offsets: readonly InputOffset[],
     consumer: GroupConsumer | undefined,
   ): Promise<WrittenOffsets> {
-    const deliveries = new Deliveries();
     if (!this.transactional) {
+      const { deliveries } = await this.open();
+      this.ahead = undefined;
       await this.produceAll(records, deliveries);
       return deliveries.settled(() => this.flush());
     }
     const p = this.producer;
     const deadline = Date.now() + this.flushTimeoutMs;
-    const began = performance.now();
-    await callback((done) => p.beginTransaction((e) => done(e)));
+    const { deliveries, began } = await this.open();
+    this.ahead = undefined;
     try {
       await this.produceAll(records, deliveries);
       // The offsets go to the group coordinator while the records are still being delivered: both wait on the
@@ -303,6 +348,7 @@ export class InstanceProducer {
   }
 
   async disconnect(): Promise<void> {
+    await this.abortSentAhead();
     await callback((done) => this.producer.disconnect(10_000, (e) => done(e))).catch(() => {});
   }
 }

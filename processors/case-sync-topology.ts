@@ -60,7 +60,9 @@ export function caseSyncTopology(
         'validate',
         REPARTITIONS.byUcm,
       )
-      .addStateStore(keyValueStore(INDEX_STORE), 'correlate')
+      // Uncached (every write logged, sent ahead of the commit): an index entry is written once per case, a history
+      // entry once per event; the cache would collapse nothing and hold their changelog back until the commit.
+      .addStateStore(keyValueStore(INDEX_STORE, { caching: false }), 'correlate')
       .addStateStore(keyValueStore(PENDING_STORE), 'correlate')
       .addSink(CORRELATE_CHILDREN.dlq, settings.dlqTopic, ['correlate'], {
         keySerde: stringSerde,
@@ -79,7 +81,7 @@ export function caseSyncTopology(
         REPARTITIONS.resolved,
       )
       .addStateStore(keyValueStore(CASE_STORE), 'apply')
-      .addStateStore(keyValueStore(HISTORY_STORE), 'apply')
+      .addStateStore(keyValueStore(HISTORY_STORE, { caching: false }), 'apply')
       .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], {
         keySerde: stringSerde,
         valueSerde: json,

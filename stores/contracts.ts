@@ -102,6 +102,14 @@ export interface TaskStore {
   /** The changelog offset the backend reflects (next offset to restore from), or undefined if never written. */
   checkpoint(): Promise<string | undefined>;
   prepareCommit(): Promise<readonly ChangelogRecord[]>;
+  /**
+   * With caching off: the changelog records of the writes since the last call (or the commit's start), in order,
+   * to be sent ahead of the commit in its transaction (as Kafka Streams logs an uncached store's every write);
+   * `prepareCommit` then returns only the rest. Never called within a record or punctuation (between savepoints
+   * and their end), so no write it returned can be rolled back other than by the commit's abort. With caching on:
+   * nothing (the cache collapses a key's writes until the commit).
+   */
+  takeChangelogAhead(): readonly ChangelogRecord[];
   completeCommit(nextChangelogOffset: string | undefined): Promise<void>;
   abortCommit(): void;
   /**

@@ -159,6 +159,10 @@ class LayeredTaskStore implements TaskStore {
     return this.ensureOpen().changelogRecords();
   }
 
+  takeChangelogAhead(): readonly ChangelogRecord[] {
+    return this.ensureOpen().takeChangelogAhead();
+  }
+
   async completeCommit(nextChangelogOffset: string | undefined): Promise<void> {
     await this.ensureOpen().commit(nextChangelogOffset);
   }

@@ -50,6 +50,8 @@ export class BufferedStore implements BytesStore {
   /** latin1(key) -> the staged entry it had at the savepoint (undefined = none). */
   private readonly undo = new Map<string, Staged | undefined>();
   private logMark = 0;
+  /** Records of `log` already handed out ahead of the commit ({@link takeChangelogAhead}). */
+  private logTaken = 0;
   readonly cache: ValueCache;
 
   constructor(
@@ -188,11 +190,26 @@ export class BufferedStore implements BytesStore {
     return Math.max(0, (await this.backend.approximateCount()) + delta);
   }
 
-  /** The changelog records of the uncommitted writes (nothing when logging is off). */
+  /**
+   * The changelog records of the uncommitted writes not taken ahead yet (nothing when logging is off): with caching,
+   * the latest value of each key written; without, every write in order.
+   */
   changelogRecords(): readonly ChangelogRecord[] {
     if (!this.opts.logging) return [];
-    if (!this.opts.caching) return this.log;
+    if (!this.opts.caching) return this.logTaken === 0 ? this.log : this.log.slice(this.logTaken);
     return [...this.buffer.values()].map(({ key, value }) => ({ key, value }));
+  }
+
+  /**
+   * Caching off: the changelog records of the writes since the last call, in order (sent ahead of the commit); the
+   * commit's {@link changelogRecords} then leaves them out. Caching on: none. Called between records only, so the
+   * savepoint of the next record is at or after what was taken and a rollback never reaches it.
+   */
+  takeChangelogAhead(): readonly ChangelogRecord[] {
+    if (!this.opts.logging || this.opts.caching || this.logTaken === this.log.length) return [];
+    const out = this.log.slice(this.logTaken);
+    this.logTaken = this.log.length;
+    return out;
   }
 
   hasUncommittedWrites(): boolean {
@@ -243,6 +260,7 @@ export class BufferedStore implements BytesStore {
     this.log = [];
     this.undo.clear();
     this.logMark = 0;
+    this.logTaken = 0;
   }
 
   /** Applies restored changelog records directly to the backend with checkpoint = last offset + 1. */

@@ -135,6 +135,29 @@ describe('kafka port', () => {
     await expect.poll(() => stableEnd(topic, 0), poll).toBe('5');
   });
 
+  it('sends records ahead of the commit in its transaction: unseen until it commits, gone if it aborts, counted in the written offsets', async () => {
+    const { topic, producer } = await topicWithProducer('ahead', 1);
+    await producer.send([record(topic, 0, 'k', 'a'), record(topic, 0, 'k', 'b')]);
+    expect(producer.hasSentAhead).toBe(true);
+    // A read_committed reader ends at the open transaction's first record: nothing of it is visible.
+    expect(await stableEnd(topic, 0)).toBe('0');
+    const first = await producer.commit([record(topic, 0, 'k', 'c')], [], undefined);
+    expect(producer.hasSentAhead).toBe(false);
+    expect(first.get(`${topic}:0`)).toBe('3');
+
+    await producer.send([record(topic, 0, 'k', 'never')]);
+    await producer.abortSentAhead();
+    expect(producer.hasSentAhead).toBe(false);
+    await producer.send([record(topic, 0, 'k', 'd')]);
+    const second = await producer.commit([], [], undefined);
+    // d follows the first commit's marker and whatever the abort left (the aborted record and its marker, when
+    // the client had sent it before the abort): its commit marker comes right after it.
+    const afterD = Number(second.get(`${topic}:0`));
+    expect(afterD).toBeGreaterThanOrEqual(5);
+    await expect.poll(() => stableEnd(topic, 0), poll).toBe(String(afterD + 1));
+    expect(await committedValues(kafka, topic)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('commits a transaction larger than the broker’s message size limit', async () => {
     const { topic, producer } = await topicWithProducer('big', 1);
     // 3000 records of 1 KiB to one partition: ~3 MiB, three times message.max.bytes.

@@ -93,6 +93,42 @@ describe.each([
     expect(cached.changelog).toEqual({ topic: 'app-cached-changelog', partition: 3 });
   });
 
+  it('hands an uncached store’s changelog out ahead of the commit in order, and the commit only the rest', async () => {
+    const dir = await stateDir();
+    const uncached = await make(keyValueStore('ahead', { persistent, caching: false }), dir);
+    const kv = uncached.store;
+    uncached.savepoint();
+    await kv.put('a', 1);
+    await kv.put('b', 1);
+    expect(text(uncached.takeChangelogAhead())).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    expect(uncached.takeChangelogAhead()).toEqual([]);
+    // The next record's savepoint is after what was taken: its rollback keeps the taken writes.
+    uncached.savepoint();
+    await kv.put('c', 1);
+    uncached.rollbackToSavepoint();
+    uncached.savepoint();
+    await kv.delete('a');
+    expect(text(await uncached.prepareCommit())).toEqual([['a', null]]);
+    await uncached.completeCommit('4');
+    expect(await kv.get('b')).toBe(1);
+    expect(await kv.get('a')).toBeUndefined();
+    expect(await kv.get('c')).toBeUndefined();
+    // A new commit starts with nothing taken; an aborted one forgets what it took.
+    await kv.put('d', 1);
+    expect(text(uncached.takeChangelogAhead())).toEqual([['d', true]]);
+    uncached.abortCommit();
+    await kv.put('e', 1);
+    expect(text(await uncached.prepareCommit())).toEqual([['e', true]]);
+    // A cached store collapses writes until the commit: nothing goes ahead.
+    const cached = await make(keyValueStore('held', { persistent }), dir);
+    await cached.store.put('k', 1);
+    expect(cached.takeChangelogAhead()).toEqual([]);
+    expect(text(await cached.prepareCommit())).toEqual([['k', true]]);
+  });
+
   it('abortCommit returns reads to the last completed commit', async () => {
     const store = await make(keyValueStore('s', { persistent }), await stateDir());
     await store.store.put('k', 'committed');

@@ -16,6 +16,7 @@ import {
   abortStores,
   completeStores,
   prepareStores,
+  takeStoresAhead,
   type CommitOffset,
   type CommitParticipant,
   type PreparedCommit,
@@ -225,6 +226,18 @@ export class StreamTask implements CommitParticipant {
   /** Uncommitted work of any kind. */
   hasUncommitted(): boolean {
     return this.machine.state === 'running' && (this.dirty || this.pending.length > 0);
+  }
+
+  /**
+   * What can be sent ahead of the commit (in its transaction) since it was last taken: the records of ordinary
+   * sinks and the changelog records of uncached stores. Records of `latestPerKey` sinks and the changelog of cached
+   * stores wait for the commit (they collapse per key until then).
+   */
+  takeAhead(): OutgoingRecord[] {
+    if (this.machine.state !== 'running') return [];
+    const records = this.pending.takeAhead();
+    for (const r of takeStoresAhead(this.options.stores.values(), this.options.clock())) records.push(r);
+    return records;
   }
 
   async prepareCommit(now: number): Promise<PreparedCommit> {

@@ -158,6 +158,16 @@ export class TaskManager {
           await this.onCommitError(err);
         }
       }
+      if (lost && this.exactlyOnce && this.deps.producer().hasSentAhead) {
+        // The open transaction holds records the lost tasks sent ahead: it aborts, and every task goes back to
+        // its last commit (its records sent ahead were in it too), as Kafka Streams closes all tasks dirty then.
+        this.deps.logger.warn(
+          { tasks: this.active.size },
+          'partitions lost with records in the open transaction: it aborts, every task goes back to its last commit',
+        );
+        await this.deps.producer().abortSentAhead();
+        await this.resetAll(0, false);
+      }
       for (const task of closing) {
         // Keep the open stores as a standby copy: if this instance stands by for the task next, nothing is
         // reopened or restored (the next owner-map refresh closes it otherwise).
@@ -199,6 +209,7 @@ export class TaskManager {
         );
         if (failure !== undefined) return this.deps.onFatal(failure);
         this.pauseQuietly(idle);
+        if (!(await this.sendAhead())) return;
       }
       const { commitIntervalMs, commitMinIntervalMs } = this.deps.config;
       const interval = drained
@@ -244,6 +255,24 @@ export class TaskManager {
     });
   }
 
+  /**
+   * Sends the tasks' ordinary sink records ahead of the commit (in its transaction under exactly_once), so the
+   * client delivers them while the tasks process on. A failure is a failed commit: false, every task goes back to
+   * its last commit.
+   */
+  private async sendAhead(): Promise<boolean> {
+    const records = this.active.values().flatMap((t) => t.takeAhead());
+    if (records.length === 0) return true;
+    try {
+      await this.deps.producer().send(records);
+      return true;
+    } catch (err) {
+      await this.deps.producer().abortSentAhead();
+      await this.onCommitError(err);
+      return false;
+    }
+  }
+
   /** One commit of every running task with uncommitted work (one transaction under exactly_once). */
   private async commit(): Promise<void> {
     const { config } = this.deps;
@@ -278,10 +307,15 @@ export class TaskManager {
       logger: this.deps.logger,
     });
     if (recovery.action === 'stop') return this.deps.onFatal(recovery.error);
+    await this.resetAll(recovery.delayMs, recovery.renewProducer);
+  }
+
+  /** Every task closes dirty (back to its last commit) and is re-created after `delayMs`. */
+  private async resetAll(delayMs: number, renewProducer: boolean): Promise<void> {
     await this.active.removeAll();
     this.deps.onTasksChanged();
-    this.producerSuspect = recovery.renewProducer;
-    this.retryLater(recovery.delayMs);
+    this.producerSuspect ||= renewProducer;
+    this.retryLater(delayMs);
   }
 
   private retryLater(delayMs: number): void {
