@@ -1,6 +1,7 @@
 /**
  * Child-process entry for runtime tests: runs one KafkaStreams instance of the word-count topology and talks to
- * the parent over IPC. Messages in: {cmd: 'tasks' | 'hosts' | 'restored' | 'close', id}. Messages out:
+ * the parent over IPC. Messages in: {cmd: 'tasks' | 'hosts' | 'replacements' | 'processed' | 'aborted' | 'restored' |
+ * 'close', id}. Messages out:
  * {event: 'state', state}, {event: 'ready'}, {event: 'reply', id, data}, {event: 'fatal', error}.
  * Settings come from env (tests may read env; production code may not).
  */
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
       stateDir: env.STATE_DIR!,
       processingGuarantee: (env.PROCESSING_GUARANTEE as 'exactly_once') ?? 'exactly_once',
       commitIntervalMs: Number(env.COMMIT_INTERVAL_MS ?? 100),
+      ...(env.COMMIT_MIN_INTERVAL_MS ? { commitMinIntervalMs: Number(env.COMMIT_MIN_INTERVAL_MS) } : {}),
       numStandbyReplicas: Number(env.NUM_STANDBY_REPLICAS ?? 0),
       replicationFactor: 1,
       sessionTimeoutMs: 6_000,
@@ -46,7 +48,12 @@ async function main(): Promise<void> {
     else if (msg.cmd === 'hosts') data = streams.hosts();
     else if (msg.cmd === 'replacements')
       data = (await streams.metrics.consumerReplacements.get()).values[0]?.value;
-    else if (msg.cmd === 'restored') {
+    else if (msg.cmd === 'processed') {
+      data = (await streams.metrics.recordsProcessed.get()).values.reduce((n, v) => n + v.value, 0);
+    } else if (msg.cmd === 'aborted') {
+      const metric = await streams.metrics.commitsTotal.get();
+      data = metric.values.find((v) => v.labels.outcome === 'aborted')?.value ?? 0;
+    } else if (msg.cmd === 'restored') {
       const metric = await streams.metrics.restoreRecords.get();
       data = metric.values.reduce((n, v) => n + v.value, 0);
     } else if (msg.cmd === 'close') {

@@ -51,7 +51,7 @@ export class StreamsMetrics implements StoreMetrics {
     });
     this.commitsTotal = new Counter({
       name: 'usc_streams_commits_total',
-      help: 'Task commits by outcome',
+      help: 'Task commits by outcome (aborted: partitions lost with records in the open transaction)',
       labelNames: ['outcome'],
       registers,
     });
@@ -170,7 +170,7 @@ export class StreamsMetrics implements StoreMetrics {
     ];
     // Label sets known up front are exported at 0 from the start, so a dashboard (and an alert on a rate) sees
     // "nothing happened yet" rather than "no such metric". Store and partition labels appear with their tasks.
-    for (const outcome of ['committed', 'failed']) this.commitsTotal.inc({ outcome }, 0);
+    for (const outcome of ['committed', 'failed', 'aborted']) this.commitsTotal.inc({ outcome }, 0);
     for (const stage of ['deserialize', 'process', 'punctuate']) {
       for (const action of ['continue', 'fail']) this.recordErrors.inc({ stage, action }, 0);
     }

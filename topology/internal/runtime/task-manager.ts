@@ -166,6 +166,7 @@ export class TaskManager {
           'partitions lost with records in the open transaction: it aborts, every task goes back to its last commit',
         );
         await this.deps.producer().abortSentAhead();
+        this.deps.metrics.commitsTotal.inc({ outcome: 'aborted' });
         await this.resetAll(0, false);
       }
       for (const task of closing) {
