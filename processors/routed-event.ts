@@ -11,7 +11,7 @@ import type { CaseSyncSettings } from './domain/case-sync-settings.js';
 import { runFromHeaders, RUN_HEADERS, type ReplayLineage } from './domain/dlq-record.js';
 import type { CaseEvent, StatusChanged } from './domain/event-contract.js';
 import { isoTimeMs, isValidId } from './domain/field-rules.js';
-import { minimiseKey, type EventIds } from './domain/project.js';
+import { minimiseKey, type EventIds, type MinimisedKey } from './domain/project.js';
 import { isStatus } from './domain/statuses.js';
 
 export interface Origin {
@@ -100,17 +100,40 @@ export function decodeOrigin(raw: unknown, ids: EventIds): Origin | undefined {
       replay = { retryCount, firstFailureMs: first };
     }
   }
-  return {
+  return makeOrigin(
     topic,
     partition,
     offset,
-    ...minimised,
+    minimised,
     payloadHash,
-    ...(typeof payloadSize === 'number' && Number.isSafeInteger(payloadSize) && payloadSize >= 0
-      ? { payloadSize }
-      : {}),
-    ...(replay ? { lineage: replay } : {}),
-  };
+    typeof payloadSize === 'number' && Number.isSafeInteger(payloadSize) && payloadSize >= 0
+      ? payloadSize
+      : undefined,
+    replay,
+  );
+}
+
+/**
+ * An {@link Origin} with only the fields that are set (an absent optional field is left out, not undefined).
+ * Built field by field rather than with object spreads: V8 (Node 20) takes a slow path for a literal that spreads
+ * one object and then adds properties (~5 us for an origin, once per valid event), see validate-event.ts.
+ */
+export function makeOrigin(
+  topic: string,
+  partition: number,
+  offset: string,
+  key: MinimisedKey,
+  payloadHash: string,
+  payloadSize?: number,
+  lineage?: ReplayLineage,
+): Origin {
+  const origin: { -readonly [F in keyof Origin]: Origin[F] } =
+    key.keyHash === undefined
+      ? { topic, partition, offset, key: key.key, payloadHash }
+      : { topic, partition, offset, key: key.key, keyHash: key.keyHash, payloadHash };
+  if (payloadSize !== undefined) origin.payloadSize = payloadSize;
+  if (lineage !== undefined) origin.lineage = lineage;
+  return origin;
 }
 
 /** Thrown by {@link readPendingEvent} for a value that is not a pending event; names the field only. */

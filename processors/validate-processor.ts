@@ -25,7 +25,7 @@ import {
 import type { DlqRecord } from './domain/event-contract.js';
 import { idsOf, minimiseKey } from './domain/project.js';
 import { parseCaseEvent } from './domain/validate-event.js';
-import type { Origin, RoutedMessage } from './routed-event.js';
+import { makeOrigin, type Origin, type RoutedMessage } from './routed-event.js';
 
 export const VALIDATE_CHILDREN = {
   byUrp: 'by-urp-sink',
@@ -59,15 +59,15 @@ export function validateProcessor(
               urpCaseId: parsed.event.urpCaseId,
             }
           : idsOf(parsed.parsed);
-        const origin: Origin = {
-          topic: meta.topic,
-          partition: meta.partition,
-          offset: meta.offset,
-          ...minimiseKey(record.key, ids),
-          payloadHash: hash,
-          payloadSize: record.value?.length ?? 0,
-          ...(lineage.retryCount > 0 ? { lineage } : {}),
-        };
+        const origin: Origin = makeOrigin(
+          meta.topic,
+          meta.partition,
+          meta.offset,
+          minimiseKey(record.key, ids),
+          hash,
+          record.value?.length ?? 0,
+          lineage.retryCount > 0 ? lineage : undefined,
+        );
         if (!parsed.ok) {
           const dlq = buildDlqRecord({
             origin,
@@ -85,7 +85,10 @@ export function validateProcessor(
             lastFailureMs: now,
             retryCount: lineage.retryCount,
           });
-          await ctx.forward({ key: deadLetterKey(ids, hash), value: dlq, ...out }, VALIDATE_CHILDREN.dlq);
+          await ctx.forward(
+            { key: deadLetterKey(ids, hash), value: dlq, timestamp: out.timestamp, headers: out.headers },
+            VALIDATE_CHILDREN.dlq,
+          );
           // Counted once the dead letter is on its way: a record that fails after this point is rolled back and
           // dead-lettered (and counted) by the record-error handler instead.
           metrics.failed.inc({ reason: parsed.category });
@@ -116,7 +119,8 @@ export function validateProcessor(
             {
               key: event.ucmCaseId,
               value: { kind: 'index', ucmCaseId: event.ucmCaseId, urpCaseId: event.urpCaseId },
-              ...out,
+              timestamp: out.timestamp,
+              headers: out.headers,
             },
             correlation,
           );
@@ -126,13 +130,19 @@ export function validateProcessor(
             {
               key: event.urpCaseId,
               value: { kind: 'event', event, urpCaseId: event.urpCaseId, origin },
-              ...out,
+              timestamp: out.timestamp,
+              headers: out.headers,
             },
             VALIDATE_CHILDREN.byUrp,
           );
         } else if (event.eventType === 'CASE_STATUS_CHANGED') {
           await ctx.forward(
-            { key: event.ucmCaseId, value: { kind: 'resolve', event, origin }, ...out },
+            {
+              key: event.ucmCaseId,
+              value: { kind: 'resolve', event, origin },
+              timestamp: out.timestamp,
+              headers: out.headers,
+            },
             correlation,
           );
         }
