@@ -20,6 +20,7 @@ import {
   materialiseHistory,
   newGapCount,
   pruneDue,
+  trailGaps,
 } from './domain/case-history.js';
 import { toCaseRecord } from './domain/case-record.js';
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
@@ -66,9 +67,12 @@ export function applyProcessor(
       return t.stored;
     };
 
-    /** Gaps the entry newly flags: from the state when it is in order for its UCM case, else from the history. */
+    /**
+     * Gaps the entry newly flags: from the state when it is in order for its UCM case or its neighbours are in the
+     * UCM case's trail, else from the history (a prefix scan: a LevelDB seek, ~15x a point read).
+     */
     const gapsOf = async (urpCaseId: string, t: Touched, entry: StoredHistoryEntry): Promise<number> => {
-      const quick = inOrderGaps(t.state, entry);
+      const quick = inOrderGaps(t.state, entry, limit) ?? trailGaps(t.state, entry, limit);
       if (quick !== undefined) return quick;
       const known = [...(await storedOf(urpCaseId, t)), ...t.added.values()];
       return newGapCount(materialiseHistory(known, limit), materialiseHistory([...known, entry], limit));

@@ -11,7 +11,13 @@
  * A version before this one kept the whole history as one array under the key `<urpCaseId>`: {@link isLegacyKey}.
  */
 import type { ReadOnlyKeyValueStore } from '../../stores/contracts.js';
-import type { CaseState, StoredHistoryEntry } from './reduce-case.js';
+import {
+  compareStepToKey,
+  TRAIL_MAX,
+  type CaseState,
+  type StoredHistoryEntry,
+  type TrailStep,
+} from './reduce-case.js';
 import { compareOrderKeys, type OrderKey } from './order-key.js';
 import type { Status } from './statuses.js';
 
@@ -68,18 +74,64 @@ export function newGapCount(
   return after.filter((h) => h.gap && !flagged.has(h.eventId)).length;
 }
 
+/** Whether every entry of the case, and one more, fit in the history limit (no entry drops out of what is read). */
+function withinLimit(state: CaseState, limit: number): boolean {
+  return state.historySize !== undefined && state.historySize + 1 <= limit;
+}
+
 /**
  * The gap this event makes when it comes after every earlier event of its UCM case (the common case): its
- * oldStatus against the status that case had. Undefined when it is late for its UCM case: then the stored
- * history must be read (inserting it can change the flag of the entry after it).
+ * oldStatus against the status that case had. Undefined when it is late for its UCM case (inserting it can change
+ * the flag of the entry after it), or when the case may be at its history limit (the entry before it may no longer
+ * be among those read): then {@link trailGaps} or the stored history answers.
  */
-export function inOrderGaps(state: CaseState | undefined, entry: StoredHistoryEntry): number | undefined {
-  const prev =
-    state && Object.hasOwn(state.ucmCases, entry.ucmCaseId) ? state.ucmCases[entry.ucmCaseId] : undefined;
-  if (prev !== undefined && compareOrderKeys(entry.key, prev.key) <= 0) return undefined;
-  return entry.eventType === 'CASE_STATUS_CHANGED' && prev !== undefined && entry.oldStatus !== prev.status
-    ? 1
-    : 0;
+export function inOrderGaps(
+  state: CaseState | undefined,
+  entry: StoredHistoryEntry,
+  limit: number,
+): number | undefined {
+  if (state === undefined) return 0;
+  const prev = Object.hasOwn(state.ucmCases, entry.ucmCaseId) ? state.ucmCases[entry.ucmCaseId] : undefined;
+  if (prev === undefined && withinLimit(state, limit)) return 0;
+  if (prev === undefined || compareOrderKeys(entry.key, prev.key) <= 0 || !withinLimit(state, limit)) {
+    return undefined;
+  }
+  return entry.eventType === 'CASE_STATUS_CHANGED' && entry.oldStatus !== prev.status ? 1 : 0;
+}
+
+/**
+ * The gaps a late event makes (one {@link inOrderGaps} cannot answer), from its UCM case's trail in the state:
+ * inserting it between its neighbours P and S (same UCM case, order-key order) can flag itself (a status change
+ * whose oldStatus is not P's status) and flag S (S's oldStatus against its own status instead of P's); nothing else
+ * changes. Equal to {@link newGapCount} over the materialised history before and after, as long as every entry of
+ * the case is within the history limit and the trail holds the neighbours. Undefined otherwise (the history must be
+ * read): a state or UCM case without a trail, a case that may have reached its limit, the event older than a full
+ * trail, or its order key already stored (an event applied again beyond the dedupe bounds).
+ */
+export function trailGaps(
+  state: CaseState | undefined,
+  entry: StoredHistoryEntry,
+  limit: number,
+): number | undefined {
+  if (state === undefined || !withinLimit(state, limit)) return undefined;
+  const trail = Object.hasOwn(state.ucmCases, entry.ucmCaseId)
+    ? state.ucmCases[entry.ucmCaseId]!.trail
+    : undefined;
+  if (trail === undefined) return undefined;
+  let at = 0;
+  while (at < trail.length && compareStepToKey(trail[at]!, entry.key) < 0) at++;
+  if (at < trail.length && compareStepToKey(trail[at]!, entry.key) === 0) return undefined;
+  if (at === 0 && trail.length >= TRAIL_MAX) return undefined;
+  const before: TrailStep | undefined = trail[at - 1];
+  const after: TrailStep | undefined = trail[at];
+  let gaps = 0;
+  if (entry.eventType === 'CASE_STATUS_CHANGED' && before !== undefined && entry.oldStatus !== before[3])
+    gaps++;
+  if (after !== undefined && after.length === 5) {
+    const flaggedBefore = before !== undefined && after[4] !== before[3];
+    if (after[4] !== entry.newStatus && !flaggedBefore) gaps++;
+  }
+  return gaps;
 }
 
 /**

@@ -32,7 +32,31 @@ export interface UcmCaseState {
   /** Order key of the CASE_CREATED that set createdAt (the greatest, if several). */
   readonly createdKey: OrderKey | null;
   readonly attributes: Readonly<Record<string, unknown>>;
+  /**
+   * The statuses of this UCM case's newest applied events (at most {@link TRAIL_MAX}, oldest first, one per order
+   * key): what a late event's gap is computed from without reading the history (case-history.ts, `trailGaps`).
+   * Absent when the UCM case was first stored by a version without it: then it is never started (it would be
+   * incomplete), and late events read the history.
+   */
+  readonly trail?: readonly TrailStep[];
 }
+
+/**
+ * One step of a UCM case's trail: the event's order key, the status it set, and, for a status change only, the
+ * oldStatus it claimed (a fifth element, possibly null). A CASE_CREATED has four elements.
+ */
+export type TrailStep =
+  | readonly [businessMs: number, eventMs: number, eventId: string, newStatus: Status]
+  | readonly [
+      businessMs: number,
+      eventMs: number,
+      eventId: string,
+      newStatus: Status,
+      oldStatus: Status | null,
+    ];
+
+/** Steps a UCM case's trail keeps: a late event older than all of them (in a longer trail) reads the history. */
+export const TRAIL_MAX = 8;
 
 /** The stored state of one URP case (value of the `cases` store). */
 export interface CaseState {
@@ -109,19 +133,45 @@ function historyEntry(e: CaseEvent): StoredHistoryEntry {
   };
 }
 
+/** The step order: the order key's (compareOrderKeys). */
+export function compareStepToKey(step: TrailStep, key: OrderKey): number {
+  if (step[0] !== key.businessMs) return step[0] - key.businessMs;
+  if (step[1] !== key.eventMs) return step[1] - key.eventMs;
+  return step[2] < key.eventId ? -1 : step[2] > key.eventId ? 1 : 0;
+}
+
+/** The trail with the event's step in its place (replacing a step of the same key), newest TRAIL_MAX kept. */
+function withStep(trail: readonly TrailStep[], e: CaseEvent, key: OrderKey): TrailStep[] {
+  const step: TrailStep =
+    e.eventType === 'CASE_CREATED'
+      ? [key.businessMs, key.eventMs, key.eventId, e.status]
+      : [key.businessMs, key.eventMs, key.eventId, e.newStatus, e.oldStatus];
+  let at = trail.length;
+  while (at > 0 && compareStepToKey(trail[at - 1]!, key) > 0) at--;
+  const same = at > 0 && compareStepToKey(trail[at - 1]!, key) === 0;
+  const next = [...trail.slice(0, same ? at - 1 : at), step, ...trail.slice(at)];
+  return next.length > TRAIL_MAX ? next.slice(next.length - TRAIL_MAX) : next;
+}
+
 function applyToUcmCase(prev: UcmCaseState | undefined, e: CaseEvent): UcmCaseState {
   const key = keyOf(e);
   const status = e.eventType === 'CASE_CREATED' ? e.status : e.newStatus;
   const newer = !prev || compareOrderKeys(key, prev.key) > 0;
-  let next: UcmCaseState = prev ?? {
-    ucmCaseId: e.ucmCaseId,
-    status,
-    statusChangedAt: e.businessTime,
-    key,
-    createdAt: null,
-    createdKey: null,
-    attributes: {},
-  };
+  // Overwrite-only spreads (a spread followed by new properties is V8's slow path).
+  let next: UcmCaseState = prev
+    ? prev.trail
+      ? { ...prev, trail: withStep(prev.trail, e, key) }
+      : prev
+    : {
+        ucmCaseId: e.ucmCaseId,
+        status,
+        statusChangedAt: e.businessTime,
+        key,
+        createdAt: null,
+        createdKey: null,
+        attributes: {},
+        trail: withStep([], e, key),
+      };
   if (newer) next = { ...next, status, statusChangedAt: e.businessTime, key };
   if (e.eventType === 'CASE_CREATED' && (!next.createdKey || compareOrderKeys(key, next.createdKey) > 0)) {
     next = { ...next, createdAt: e.businessTime, createdKey: key, attributes: e.attributes };

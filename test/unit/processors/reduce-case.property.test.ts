@@ -17,7 +17,13 @@ import {
   type StoredHistoryEntry,
 } from '../../../processors/domain/reduce-case.js';
 import { STATUSES } from '../../../processors/domain/statuses.js';
-import { materialiseHistory, readCaseHistory } from '../../../processors/domain/case-history.js';
+import {
+  inOrderGaps,
+  materialiseHistory,
+  newGapCount,
+  readCaseHistory,
+  trailGaps,
+} from '../../../processors/domain/case-history.js';
 import { parseCaseEvent } from '../../../processors/domain/validate-event.js';
 import { bytesSerde, jsonSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
@@ -28,49 +34,51 @@ if (!settingsResult.ok) throw new Error('default settings invalid');
 const settings = settingsResult.settings;
 
 /** A case's raw events: CASE_CREATED per UCM case, then status changes; ties in business time included. */
-const caseEvents = fc
-  .record({
-    ucmCount: fc.integer({ min: 1, max: 2 }),
-    changes: fc.array(
-      fc.record({
-        ucm: fc.integer({ min: 0, max: 1 }),
-        minute: fc.integer({ min: 1, max: 8 }),
-        second: fc.integer({ min: 0, max: 2 }),
-        old: fc.constantFrom(...STATUSES),
-        next: fc.constantFrom(...STATUSES),
-        withUrp: fc.boolean(),
-      }),
-      { minLength: 1, maxLength: 8 },
-    ),
-  })
-  .map(({ ucmCount, changes }) => {
-    const events: Record<string, unknown>[] = [];
-    for (let u = 0; u < ucmCount; u++) {
-      events.push(
-        caseCreated({
-          eventId: `c${u}`,
-          ucmCaseId: `U${u}`,
-          urpCaseId: 'R1',
-          createdAt: at(0, u),
-          extraAttributes: { priority: `p${u}` },
+const caseEventsOf = (maxChanges: number) =>
+  fc
+    .record({
+      ucmCount: fc.integer({ min: 1, max: 2 }),
+      changes: fc.array(
+        fc.record({
+          ucm: fc.integer({ min: 0, max: 1 }),
+          minute: fc.integer({ min: 1, max: 8 }),
+          second: fc.integer({ min: 0, max: 2 }),
+          old: fc.constantFrom(...STATUSES),
+          next: fc.constantFrom(...STATUSES),
+          withUrp: fc.boolean(),
         }),
-      );
-    }
-    changes.forEach((c, i) =>
-      events.push(
-        statusChanged({
-          eventId: `s${i}`,
-          ucmCaseId: `U${c.ucm % ucmCount}`,
-          urpCaseId: c.withUrp ? 'R1' : undefined,
-          oldStatus: c.old,
-          newStatus: c.next,
-          statusChangedAt: at(c.minute),
-          eventTime: at(c.minute, c.second),
-        }),
+        { minLength: 1, maxLength: maxChanges },
       ),
-    );
-    return events;
-  });
+    })
+    .map(({ ucmCount, changes }) => {
+      const events: Record<string, unknown>[] = [];
+      for (let u = 0; u < ucmCount; u++) {
+        events.push(
+          caseCreated({
+            eventId: `c${u}`,
+            ucmCaseId: `U${u}`,
+            urpCaseId: 'R1',
+            createdAt: at(0, u),
+            extraAttributes: { priority: `p${u}` },
+          }),
+        );
+      }
+      changes.forEach((c, i) =>
+        events.push(
+          statusChanged({
+            eventId: `s${i}`,
+            ucmCaseId: `U${c.ucm % ucmCount}`,
+            urpCaseId: c.withUrp ? 'R1' : undefined,
+            oldStatus: c.old,
+            newStatus: c.next,
+            statusChangedAt: at(c.minute),
+            eventTime: at(c.minute, c.second),
+          }),
+        ),
+      );
+      return events;
+    });
+const caseEvents = caseEventsOf(8);
 
 /** A permutation with duplicates: indexes into the list, each at least once. */
 const deliveryOf = (n: number) =>
@@ -133,6 +141,52 @@ describe('case reducer under reordering and duplication', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('counts the gaps of every event from the state (in order, or from its trail) as the whole history would', () => {
+    // The gap metric of a late event: new flags in the materialised history after it against before it. The
+    // state's answer, when it has one, must be that count, whatever the order, the duplicates and the limit.
+    const answered = { inOrder: 0, trail: 0, history: 0 };
+    fc.assert(
+      fc.property(
+        caseEventsOf(20).chain((raw) =>
+          fc.tuple(fc.constant(raw), deliveryOf(raw.length), fc.constantFrom(3, 12, 100)),
+        ),
+        ([raw, delivery, limit]) => {
+          const events = normalized(raw);
+          let state: CaseState | undefined;
+          const known: StoredHistoryEntry[] = [];
+          for (const i of delivery) {
+            const r = reduceCase(state, events[i]!, 'R1', {
+              nowMs: 0,
+              dedupeRetentionMs: settings.dedupeRetentionMs,
+              dedupeMaxIds: settings.dedupeMaxIds,
+            });
+            if (r.outcome !== 'applied') continue;
+            const expected = newGapCount(
+              materialiseHistory(known, limit),
+              materialiseHistory([...known, r.entry], limit),
+            );
+            const quick = inOrderGaps(state, r.entry, limit);
+            const fromTrail = quick === undefined ? trailGaps(state, r.entry, limit) : undefined;
+            if (quick !== undefined) {
+              answered.inOrder++;
+              expect(quick).toBe(expected);
+            } else if (fromTrail !== undefined) {
+              answered.trail++;
+              expect(fromTrail).toBe(expected);
+            } else answered.history++;
+            known.push(r.entry);
+            state = r.state;
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // Every path was taken: late events answered from the trail, and some left to the history (limit, full trail).
+    expect(answered.trail).toBeGreaterThan(answered.history);
+    expect(answered.history).toBeGreaterThan(0);
+    expect(answered.inOrder).toBeGreaterThan(0);
   });
 
   it('publishes the same final record for any delivery order, end to end through the topology', async () => {
