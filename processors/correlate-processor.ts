@@ -174,7 +174,7 @@ export function correlateProcessor(
           return;
         }
         const key = pendingKey(entry.event.ucmCaseId, entry.event.eventId);
-        if ((await entries.get(key)) !== undefined) return; // the same event re-delivered while waiting
+        if (await entries.isWaiting(entry.event.ucmCaseId, key)) return; // the same event re-delivered while waiting
         const dueMs = dueAfter(streamTime.recordTime(record.timestamp, now), grace);
         if (dueMs <= streamTime.ms) {
           // A late record: its grace period has already passed in stream time.

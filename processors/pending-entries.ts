@@ -97,6 +97,14 @@ export class PendingEntries {
     return this.deps.pending.get(key);
   }
 
+  /**
+   * Whether `ucmCaseId`'s event under `key` is waiting already; no read for a case with nothing waiting (the norm:
+   * a status change that waits is usually its case's first).
+   */
+  async isWaiting(ucmCaseId: string, key: string): Promise<boolean> {
+    return this.mayHavePending.has(ucmCaseId) && (await this.deps.pending.get(key)) !== undefined;
+  }
+
   /** The stored entries (key, value) of `ucmCaseId`'s waiting events; no scan for a case with none (the norm). */
   async waitingFor(ucmCaseId: string): Promise<[string, unknown][]> {
     const waiting: [string, unknown][] = [];

@@ -112,6 +112,29 @@ describe('correlation grace in stream time', () => {
     ]);
   });
 
+  it('keeps one pending entry for a waiting event delivered again, whether its case had waited before or not', async () => {
+    const h = harness();
+    await h.send(orphan('e1', 'U1'), T0);
+    await h.send(orphan('e1', 'U1'), T0 + 1_000);
+    await h.send(orphan('e2', 'U2'), T0 + 2_000);
+    await h.send(orphan('e2', 'U2'), T0 + 3_000);
+    expect(await h.keys()).toEqual([
+      'U1|e1',
+      'U2|e2',
+      dueKey(T0 + GRACE, 'U1|e1'),
+      dueKey(T0 + 2_000 + GRACE, 'U2|e2'),
+      '~stream-time',
+    ]);
+    expect(await h.metric('ucm_case_events_pending_correlations')).toEqual([
+      'ucm_case_events_pending_correlations 2',
+    ]);
+    await h.send(created('c1', 'U1', 'R1'), T0 + 4_000);
+    expect(h.output.readKeyValuesToMap().get('R1')).toMatchObject({ eventCount: 2 });
+    expect(await h.metric('ucm_case_events_pending_correlations')).toEqual([
+      'ucm_case_events_pending_correlations 1',
+    ]);
+  });
+
   it('releases an event whose CASE_CREATED comes within the grace period in stream time, and no later', async () => {
     const h = harness();
     await h.send(orphan('e1', 'U1'), T0);
