@@ -29,6 +29,7 @@ import { CORRELATE_CHILDREN, correlateProcessor, INDEX_STORE, PENDING_STORE } fr
 import type { CaseSyncSettings } from './domain/case-sync-settings.js';
 import { caseSyncRecordErrorHandler } from './record-error-handler.js';
 import { routedMessageSerde } from './routed-event.js';
+import { caseStateSerde } from './domain/case-state.js';
 import { VALIDATE_CHILDREN, validateProcessor } from './validate-processor.js';
 
 export const REPARTITIONS = { byUrp: 'by-urp', byUcm: 'by-ucm', resolved: 'resolved' } as const;
@@ -80,7 +81,7 @@ export function caseSyncTopology(
         REPARTITIONS.byUrp,
         REPARTITIONS.resolved,
       )
-      .addStateStore(keyValueStore(CASE_STORE), 'apply')
+      .addStateStore(keyValueStore(CASE_STORE, { valueSerde: caseStateSerde() }), 'apply')
       .addStateStore(keyValueStore(HISTORY_STORE, { caching: false }), 'apply')
       .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], {
         keySerde: stringSerde,

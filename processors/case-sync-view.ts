@@ -5,7 +5,7 @@ import { CASE_STORE, HISTORY_STORE } from './apply-processor.js';
 import { INDEX_STORE, type IndexEntry } from './correlate-processor.js';
 import { toCaseRecord, toHistoryEntries } from './domain/case-record.js';
 import { readCaseHistory } from './domain/case-history.js';
-import type { CaseState } from './domain/reduce-case.js';
+import { ucmCaseOf, type CaseState } from './domain/reduce-case.js';
 import { STATUSES } from './domain/statuses.js';
 
 /**
@@ -24,7 +24,8 @@ export async function listLocalCases(
     if (urpCaseId === query.after) continue;
     const state = value as CaseState | undefined;
     if (!state) continue;
-    if (query.statuses && !query.statuses.has(state.ucmCases[state.latest.ucmCaseId]?.status ?? '')) continue;
+    if (query.statuses && !query.statuses.has(ucmCaseOf(state, state.latest.ucmCaseId)?.status ?? ''))
+      continue;
     if (query.updatedSinceMs !== undefined && !(Date.parse(state.updatedAt) >= query.updatedSinceMs))
       continue;
     out.push({ urpCaseId, record: toCaseRecord(state) });

@@ -14,6 +14,7 @@ import type { ReadOnlyKeyValueStore } from '../../stores/contracts.js';
 import {
   compareStepToKey,
   TRAIL_MAX,
+  ucmCaseOf,
   type CaseState,
   type StoredHistoryEntry,
   type TrailStep,
@@ -91,7 +92,7 @@ export function inOrderGaps(
   limit: number,
 ): number | undefined {
   if (state === undefined) return 0;
-  const prev = Object.hasOwn(state.ucmCases, entry.ucmCaseId) ? state.ucmCases[entry.ucmCaseId] : undefined;
+  const prev = ucmCaseOf(state, entry.ucmCaseId);
   if (prev === undefined && withinLimit(state, limit)) return 0;
   if (prev === undefined || compareOrderKeys(entry.key, prev.key) <= 0 || !withinLimit(state, limit)) {
     return undefined;
@@ -114,9 +115,7 @@ export function trailGaps(
   limit: number,
 ): number | undefined {
   if (state === undefined || !withinLimit(state, limit)) return undefined;
-  const trail = Object.hasOwn(state.ucmCases, entry.ucmCaseId)
-    ? state.ucmCases[entry.ucmCaseId]!.trail
-    : undefined;
+  const trail = ucmCaseOf(state, entry.ucmCaseId)?.trail;
   if (trail === undefined) return undefined;
   let at = 0;
   while (at < trail.length && compareStepToKey(trail[at]!, entry.key) < 0) at++;

@@ -1,22 +1,21 @@
 /** The public case record (output topic value and API answer) of a stored case state. */
 import type { CaseRecord, HistoryEntry, UcmCaseView } from './event-contract.js';
 import { compareOrderKeys } from './order-key.js';
-import type { CaseState, StoredHistoryEntry } from './reduce-case.js';
+import { ucmCaseOf, type CaseState, type StoredHistoryEntry } from './reduce-case.js';
 import { STATUS_LABELS } from './statuses.js';
 
 export function toCaseRecord(state: CaseState): CaseRecord {
-  const top = state.ucmCases[state.latest.ucmCaseId]!;
-  const ucmCases: UcmCaseView[] = Object.values(state.ucmCases)
-    .sort((a, b) => (a.ucmCaseId < b.ucmCaseId ? -1 : a.ucmCaseId > b.ucmCaseId ? 1 : 0))
-    .map((u) => ({
-      ucmCaseId: u.ucmCaseId,
-      status: u.status,
-      statusLabel: STATUS_LABELS[u.status],
-      statusChangedAt: u.statusChangedAt,
-      createdAt: u.createdAt,
-    }));
+  const top = ucmCaseOf(state, state.latest.ucmCaseId)!;
+  // Already in ucmCaseId order.
+  const ucmCases: UcmCaseView[] = state.ucmCases.map((u) => ({
+    ucmCaseId: u.ucmCaseId,
+    status: u.status,
+    statusLabel: STATUS_LABELS[u.status],
+    statusChangedAt: u.statusChangedAt,
+    createdAt: u.createdAt,
+  }));
   // Attributes of the most recent CASE_CREATED among the linked UCM cases.
-  const withCreated = Object.values(state.ucmCases).filter((u) => u.createdKey !== null);
+  const withCreated = state.ucmCases.filter((u) => u.createdKey !== null);
   const newestCreated = withCreated.sort((a, b) => compareOrderKeys(a.createdKey!, b.createdKey!))[
     withCreated.length - 1
   ];

@@ -58,10 +58,18 @@ export type TrailStep =
 /** Steps a UCM case's trail keeps: a late event older than all of them (in a longer trail) reads the history. */
 export const TRAIL_MAX = 8;
 
-/** The stored state of one URP case (value of the `cases` store). */
+/** An applied event still inside the dedupe window: its eventId and eventTime (ms). */
+export type SeenEvent = readonly [eventId: string, eventMs: number];
+
+/**
+ * The stored state of one URP case (value of the `cases` store). Ids are array elements, never property names:
+ * objects keyed by ids (each with its own set of property names) cost V8 a hidden class per object, and msgpack a
+ * slow path per decode (case-state.ts reads the object-keyed form an earlier version stored).
+ */
 export interface CaseState {
   readonly urpCaseId: string;
-  readonly ucmCases: Readonly<Record<string, UcmCaseState>>;
+  /** The linked UCM cases, in ucmCaseId (string) order. */
+  readonly ucmCases: readonly UcmCaseState[];
   /**
    * The accepted event with the greatest order key; `runId`: the operator run that published it (null or absent
    * (state written by an older version) when it was live).
@@ -72,8 +80,8 @@ export interface CaseState {
     readonly eventTime: string;
     readonly runId?: string | null;
   };
-  /** eventId -> eventTime (ms) of applied events still inside the dedupe window. */
-  readonly seen: Readonly<Record<string, number>>;
+  /** The applied events still inside the dedupe window, in eventId (string) order. */
+  readonly seen: readonly SeenEvent[];
   readonly eventCount: number;
   readonly updatedAt: string;
   /**
@@ -179,29 +187,64 @@ function applyToUcmCase(prev: UcmCaseState | undefined, e: CaseEvent): UcmCaseSt
   return next;
 }
 
+/** The index of `id` in `items` ordered by `idOf` (string order), or -(insertion point) - 1. */
+function search<T>(items: readonly T[], id: string, idOf: (item: T) => string): number {
+  let lo = 0;
+  let hi = items.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = idOf(items[mid]!);
+    if (at < id) lo = mid + 1;
+    else if (at > id) hi = mid - 1;
+    else return mid;
+  }
+  return -lo - 1;
+}
+
+const seenId = (s: SeenEvent) => s[0];
+const ucmId = (u: UcmCaseState) => u.ucmCaseId;
+
+/** Whether the case has applied `eventId` (within the dedupe bounds). */
+export function hasSeen(state: CaseState, eventId: string): boolean {
+  return search(state.seen, eventId, seenId) >= 0;
+}
+
+/** The linked UCM case `ucmCaseId` of a case, if any. */
+export function ucmCaseOf(state: CaseState, ucmCaseId: string): UcmCaseState | undefined {
+  const at = search(state.ucmCases, ucmCaseId, ucmId);
+  return at >= 0 ? state.ucmCases[at] : undefined;
+}
+
+/** `items` (ordered by `idOf`) with `item` in its place, replacing the one of the same id. */
+function withItem<T>(items: readonly T[], item: T, idOf: (item: T) => string): T[] {
+  const at = search(items, idOf(item), idOf);
+  const next = items.slice();
+  if (at >= 0) next[at] = item;
+  else next.splice(-at - 1, 0, item);
+  return next;
+}
+
 /**
  * The dedupe memory after `event`: ids within `dedupeRetentionMs` of event time behind the newest event, then at
  * most `dedupeMaxIds` of them, the newest by event time (ties: the greater eventId), so the result depends on the
  * set of events only, not their order. No spread of the values (a large set must not overflow the argument
  * stack).
  */
-function rememberSeen(
-  before: Readonly<Record<string, number>>,
-  event: CaseEvent,
-  opts: ReduceOptions,
-): Record<string, number> {
-  const entries = Object.entries(before);
+function rememberSeen(before: readonly SeenEvent[], event: CaseEvent, opts: ReduceOptions): SeenEvent[] {
   let newestEventMs = event.eventMs;
-  for (const [, ms] of entries) if (ms > newestEventMs) newestEventMs = ms;
-  const kept = entries.filter(([, ms]) => ms >= newestEventMs - opts.dedupeRetentionMs);
-  kept.push([event.eventId, event.eventMs]);
-  if (kept.length > opts.dedupeMaxIds) {
-    kept.sort(([a, am], [b, bm]) => bm - am || (a < b ? 1 : a > b ? -1 : 0));
-    kept.length = Math.max(0, opts.dedupeMaxIds);
-  }
-  const seen: Record<string, number> = {};
-  for (const [id, ms] of kept) seen[id] = ms;
-  return seen;
+  for (const [, ms] of before) if (ms > newestEventMs) newestEventMs = ms;
+  const horizon = newestEventMs - opts.dedupeRetentionMs;
+  const kept = withItem(
+    before.filter(([, ms]) => ms >= horizon),
+    [event.eventId, event.eventMs],
+    seenId,
+  );
+  if (kept.length <= opts.dedupeMaxIds) return kept;
+  const newest = kept
+    .slice()
+    .sort(([a, am], [b, bm]) => bm - am || (a < b ? 1 : a > b ? -1 : 0))
+    .slice(0, Math.max(0, opts.dedupeMaxIds));
+  return newest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function reduceCase(
@@ -210,17 +253,15 @@ export function reduceCase(
   urpCaseId: string,
   opts: ReduceOptions,
 ): ReduceOutcome {
-  // Own properties only: an id such as "constructor" must not find Object.prototype's.
-  if (state && Object.hasOwn(state.seen, event.eventId)) return { outcome: 'duplicate' };
+  if (state && hasSeen(state, event.eventId)) return { outcome: 'duplicate' };
   const key = keyOf(event);
-  const ucmCases = { ...(state?.ucmCases ?? {}) };
-  const prev = Object.hasOwn(ucmCases, event.ucmCaseId) ? ucmCases[event.ucmCaseId] : undefined;
-  ucmCases[event.ucmCaseId] = applyToUcmCase(prev, event);
+  const prev = state && ucmCaseOf(state, event.ucmCaseId);
+  const ucmCases = withItem(state?.ucmCases ?? [], applyToUcmCase(prev, event), ucmId);
   const latest =
     !state || compareOrderKeys(key, state.latest.key) > 0
       ? { key, ucmCaseId: event.ucmCaseId, eventTime: event.eventTime, runId: event.run?.id ?? null }
       : state.latest;
-  const seen = rememberSeen(state?.seen ?? {}, event, opts);
+  const seen = rememberSeen(state?.seen ?? [], event, opts);
   return {
     outcome: 'applied',
     state: {

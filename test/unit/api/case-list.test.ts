@@ -400,8 +400,8 @@ describe('list helpers', () => {
   it('listLocalCases scans stored case states after a key, filtered, up to the limit', async () => {
     const state = (id: string, status: string, updatedAt: string) => ({
       urpCaseId: id,
-      ucmCases: {
-        [`u-${id}`]: {
+      ucmCases: [
+        {
           ucmCaseId: `u-${id}`,
           status,
           statusChangedAt: updatedAt,
@@ -410,9 +410,9 @@ describe('list helpers', () => {
           createdKey: null,
           attributes: {},
         },
-      },
+      ],
       latest: { key: { eventTime: 1, eventId: 'e' }, ucmCaseId: `u-${id}`, eventTime: updatedAt },
-      seen: {},
+      seen: [],
       eventCount: 1,
       updatedAt,
     });

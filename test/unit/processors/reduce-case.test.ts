@@ -1,7 +1,7 @@
 /** The reducer's dedupe memory: bounded by DEDUPE_MAX_IDS (newest by event time kept) as well as by retention. */
 import { describe, expect, it } from 'vitest';
 import type { CaseEvent } from '../../../processors/domain/event-contract.js';
-import { reduceCase, type CaseState } from '../../../processors/domain/reduce-case.js';
+import { reduceCase, type CaseState, type SeenEvent } from '../../../processors/domain/reduce-case.js';
 import { parseCaseEvent } from '../../../processors/domain/validate-event.js';
 import { caseSyncSettingsOf } from '../../support/case-sync-settings.js';
 import { at, statusChanged } from '../../support/ucm-events.js';
@@ -46,12 +46,12 @@ describe('dedupe memory', () => {
   it('keeps at most DEDUPE_MAX_IDS ids, the newest by event time, whatever the arrival order', () => {
     const events = [change('a', 5), change('b', 1), change('c', 4), change('d', 2), change('e', 3)];
     const { state } = reduceAll(events, 3);
-    expect(Object.keys(state.seen).sort()).toEqual(['a', 'c', 'e']);
+    expect(state.seen.map(([id]) => id)).toEqual(['a', 'c', 'e']);
     const reversed = reduceAll([...events].reverse(), 3).state;
     expect(reversed.seen).toEqual(state.seen);
     // Ties in event time: the greater eventId stays.
     const tied = reduceAll([change('x', 1), change('y', 1), change('z', 1)], 2).state;
-    expect(Object.keys(tied.seen).sort()).toEqual(['y', 'z']);
+    expect(tied.seen.map(([id]) => id)).toEqual(['y', 'z']);
   });
 
   it('still ignores a remembered duplicate; a forgotten old one applies again (the price of the bound)', () => {
@@ -62,16 +62,20 @@ describe('dedupe memory', () => {
   });
 
   it('bounds a huge remembered set without spreading it into an argument list', () => {
-    const seen: Record<string, number> = {};
     const base = Date.parse(at(0));
-    for (let i = 0; i < 150_000; i++) seen[`id-${i}`] = base + i;
+    const seen = Array.from({ length: 150_000 }, (_, i): SeenEvent => [`id-${i}`, base + i]).sort(
+      ([a], [b]) => (a < b ? -1 : 1),
+    );
     const start = { ...reduceAll([change('first', 0)], 10).state, seen };
     const { state, outcomes } = reduceAll([change('next', 59)], 1_000, start);
     expect(outcomes).toEqual(['applied']);
-    expect(Object.keys(state.seen)).toHaveLength(1_000);
-    expect(state.seen.next).toBe(Date.parse(at(59)));
-    expect(state.seen['id-149999']).toBe(base + 149_999);
-    expect(state.seen['id-0']).toBeUndefined();
+    expect(state.seen).toHaveLength(1_000);
+    const remembered = new Map(state.seen);
+    expect(remembered.get('next')).toBe(Date.parse(at(59)));
+    expect(remembered.get('id-149999')).toBe(base + 149_999);
+    expect(remembered.has('id-0')).toBe(false);
+    // Still in eventId order (the dedupe lookup is a binary search).
+    expect(state.seen.map(([id]) => id)).toEqual(state.seen.map(([id]) => id).sort());
   });
 
   it('does not mistake ids named like Object.prototype members for duplicates', () => {
