@@ -5,7 +5,7 @@
  * the others, whose bytes are wrong. A replay-eligible dead letter carries the projected event (enough to replay
  * it), any other one identifiers only; nothing else of the input is ever carried.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import {
   RUN_ID_PATTERN,
   RUN_KINDS,
@@ -139,10 +139,11 @@ export interface DlqInput {
   readonly retryCount: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** sha256 (hex) of a record's value (of nothing for a null value); one-shot: no Hash object per record. */
 export function payloadHash(value: Buffer | null): string {
-  return createHash('sha256')
-    .update(value ?? Buffer.alloc(0))
-    .digest('hex');
+  return hash('sha256', value ?? EMPTY, 'hex');
 }
 
 /** The dead-letter record of `input`. Throws RangeError only for non-finite times (a caller bug). */

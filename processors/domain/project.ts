@@ -7,7 +7,7 @@
  * Every function here takes any value (parsed JSON of any shape, a decoded store or repartition value) and never
  * throws on its shape. Inputs must be bounded (validate-event.ts checks size, depth and string lengths first).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EVENT_TYPES, type CaseEvent } from './event-contract.js';
 import { isoTimeMs, isValidId } from './field-rules.js';
 import { isStatus } from './statuses.js';
@@ -157,7 +157,7 @@ export function projectEventLike(
 
 /** sha256 (hex) of bytes. */
 export function sha256Hex(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return hash('sha256', bytes, 'hex');
 }
 
 /** A record key as carried onward: the key itself only if it is one of the event's validated ids. */
