@@ -98,6 +98,7 @@ export const SETTING_NAMES = [
   'MAX_NESTING_DEPTH',
   'MAX_STRING_LENGTH',
   'MAX_FUTURE_SKEW_MS',
+  'MAX_CASE_STATE_BYTES',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -113,6 +114,7 @@ const APP_SETTINGS: readonly SettingName[] = [
   'MAX_NESTING_DEPTH',
   'MAX_STRING_LENGTH',
   'MAX_FUTURE_SKEW_MS',
+  'MAX_CASE_STATE_BYTES',
   'INPUT_TOPIC',
   'OUTPUT_TOPIC',
   'DLQ_TOPIC',

@@ -41,6 +41,8 @@ export const ERROR_CODES = {
     'A non-retriable Kafka or processing error stopped the instance; state was not corrupted.',
   USC_ERR_STREAMS_NOT_RUNNING: 'The streams instance is not running (starting, rebalancing or stopped).',
   USC_ERR_SERDE_FAILED: 'A record could not be serialized or deserialized.',
+  USC_ERR_STATE_TOO_LARGE:
+    'A stored value would be larger than its changelog topic may take; the record that made it grow is dead-lettered, the state is kept.',
   USC_ERR_API_BAD_REQUEST: 'A request parameter is invalid; the message says which and why.',
   USC_ERR_API_UNAUTHORIZED: 'Missing or wrong bearer token.',
   USC_ERR_API_NOT_FOUND: 'No such case (or route).',

@@ -81,7 +81,10 @@ export function caseSyncTopology(
         REPARTITIONS.byUrp,
         REPARTITIONS.resolved,
       )
-      .addStateStore(keyValueStore(CASE_STORE, { valueSerde: caseStateSerde() }), 'apply')
+      .addStateStore(
+        keyValueStore(CASE_STORE, { valueSerde: caseStateSerde(settings.maxCaseStateBytes) }),
+        'apply',
+      )
       .addStateStore(keyValueStore(HISTORY_STORE, { caching: false }), 'apply')
       .addSink(OUTPUT_SINK, settings.outputTopic, ['apply'], {
         keySerde: stringSerde,

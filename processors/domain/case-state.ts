@@ -6,6 +6,7 @@
  * the current layout the next time its case changes. An earlier version cannot read the current layout: going
  * back to one takes `reset` (docs/operations.md, "Instances").
  */
+import { UscError } from '../../common/errors.js';
 import { msgpackSerde, type Serde } from '../../topology/serde.js';
 import type { CaseState, SeenEvent, UcmCaseState } from './reduce-case.js';
 
@@ -43,11 +44,29 @@ export function readCaseState(raw: CaseState): CaseState {
   return { ...raw, ucmCases, seen };
 }
 
-/** The value serde of the `cases` store: msgpack, read through {@link readCaseState}. */
-export function caseStateSerde(): Serde<CaseState | null> {
+/**
+ * The value serde of the `cases` store: msgpack, read through {@link readCaseState}. A state larger than
+ * `maxBytes` is refused (`USC_ERR_STATE_TOO_LARGE`, a failure of the record being applied, not of the task): its
+ * changelog record would be refused by the broker at the commit, and the instance would stop on every restart. The
+ * record that made it grow is rolled back and dead-lettered instead (PROCESSING_ERROR), and its case keeps its
+ * state. A case grows with its linked UCM cases (each keeping its allowlisted attributes and its trail) and its
+ * remembered eventIds (DEDUPE_MAX_IDS).
+ */
+export function caseStateSerde(maxBytes: number): Serde<CaseState | null> {
   const inner = msgpackSerde<CaseState>();
   return {
-    serialize: (state) => inner.serialize(state),
+    serialize: (state) => {
+      const bytes = inner.serialize(state);
+      if (bytes !== null && bytes.length > maxBytes) {
+        throw new UscError(
+          'USC_ERR_STATE_TOO_LARGE',
+          // Short words: a dead letter's message keeps no token longer than 19 characters (common/sanitize.ts).
+          `the stored state of this case would be ${bytes.length} bytes, above its limit of ${maxBytes} ` +
+            '(MAX_CASE_STATE_BYTES); the event is not applied',
+        );
+      }
+      return bytes;
+    },
     deserialize: (bytes) => {
       const raw = inner.deserialize(bytes);
       return raw === null ? null : readCaseState(raw);

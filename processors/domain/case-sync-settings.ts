@@ -26,6 +26,11 @@ export interface CaseSyncSettings {
   readonly maxStringLength: number;
   /** How far ahead of the processing time eventTime / createdAt / statusChangedAt may be (else FUTURE_TIME). */
   readonly maxFutureSkewMs: number;
+  /**
+   * Largest stored case state (msgpack bytes), kept below what its changelog topic accepts: an event that would
+   * make a case's state larger is not applied and is dead-lettered (case-state.ts).
+   */
+  readonly maxCaseStateBytes: number;
 }
 
 export const DEFAULTS = {
@@ -39,6 +44,8 @@ export const DEFAULTS = {
   maxStringLength: 8_192,
   /** Kafka's own log.message.timestamp.after.max.ms. */
   maxFutureSkewMs: 3_600_000,
+  /** librdkafka's default message.max.bytes, below the broker's default (1 MiB + 12) with room for the batch. */
+  maxCaseStateBytes: 1_000_000,
 } as const;
 
 export type SettingsResult =
@@ -117,6 +124,14 @@ export function parseCaseSyncSettings(raw: Readonly<Record<string, string | unde
       DEFAULTS.maxFutureSkewMs,
       1_000,
       30 * 24 * 3_600_000,
+      problems,
+    ),
+    maxCaseStateBytes: int(
+      raw.MAX_CASE_STATE_BYTES,
+      'MAX_CASE_STATE_BYTES',
+      DEFAULTS.maxCaseStateBytes,
+      16_384,
+      16 * 1_048_576,
       problems,
     ),
   };

@@ -74,6 +74,7 @@ describe('service configuration', () => {
       MAX_STRING_LENGTH: '2000',
       MAX_FUTURE_SKEW_MS: '60000',
       DEDUPE_MAX_IDS: '50',
+      MAX_CASE_STATE_BYTES: '500000',
     });
     expect(config.caseSync).toMatchObject({
       maxRecordBytes: 65_536,
@@ -81,6 +82,7 @@ describe('service configuration', () => {
       maxStringLength: 2_000,
       maxFutureSkewMs: 60_000,
       dedupeMaxIds: 50,
+      maxCaseStateBytes: 500_000,
     });
     expect(load({}).caseSync).toMatchObject({
       maxRecordBytes: 262_144,
@@ -88,6 +90,7 @@ describe('service configuration', () => {
       maxStringLength: 8_192,
       maxFutureSkewMs: 3_600_000,
       dedupeMaxIds: 1_000,
+      maxCaseStateBytes: 1_000_000,
     });
     expect(load({}, ['--max-nesting-depth', '4']).caseSync.maxNestingDepth).toBe(4);
     const message = problemsOf({
@@ -96,11 +99,13 @@ describe('service configuration', () => {
       MAX_STRING_LENGTH: 'lots',
       MAX_FUTURE_SKEW_MS: '-1',
       DEDUPE_MAX_IDS: '0',
+      MAX_CASE_STATE_BYTES: '1000',
     });
     expect(message).toContain('MAX_RECORD_BYTES must be an integer between 1024 and 16777216');
     expect(message).toContain('MAX_NESTING_DEPTH must be an integer between 3 and 256');
     expect(message).toContain('MAX_STRING_LENGTH must be an integer between 1000 and 1048576');
     expect(message).toContain('MAX_FUTURE_SKEW_MS must be an integer between 1000 and 2592000000');
     expect(message).toContain('DEDUPE_MAX_IDS must be an integer between 1 and 100000');
+    expect(message).toContain('MAX_CASE_STATE_BYTES must be an integer between 16384 and 16777216');
   });
 });

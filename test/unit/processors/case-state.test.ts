@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCaseSyncMetrics } from '../../../processors/case-sync-metrics.js';
 import { caseSyncTopology } from '../../../processors/case-sync-topology.js';
 import { caseStateSerde, readCaseState } from '../../../processors/domain/case-state.js';
-import type { CaseRecord } from '../../../processors/domain/event-contract.js';
+import type { CaseRecord, DlqRecord } from '../../../processors/domain/event-contract.js';
 import type { CaseState, UcmCaseState } from '../../../processors/domain/reduce-case.js';
 import { bytesSerde, jsonSerde, msgpackSerde, stringSerde } from '../../../topology/serde.js';
 import { TopologyTestDriver } from '../../../topology/test-driver.js';
@@ -20,10 +20,10 @@ afterEach(async () => {
   for (const d of drivers.splice(0)) await d.close();
 });
 
-function harness() {
+function harness(raw: Record<string, string> = {}) {
   const registry = new Registry();
   const driver = new TopologyTestDriver(
-    caseSyncTopology(caseSyncSettingsOf(), {
+    caseSyncTopology(caseSyncSettingsOf(raw), {
       metrics: createCaseSyncMetrics(registry),
       applicationId: 'usc',
     }),
@@ -34,6 +34,7 @@ function harness() {
   const send = (event: Record<string, unknown>) =>
     input.pipeInput((event.payload as { ucmCaseId: string }).ucmCaseId, Buffer.from(JSON.stringify(event)));
   const output = driver.createOutputTopic('urp-case-sync', stringSerde, jsonSerde<CaseRecord>());
+  const dlq = driver.createOutputTopic('ucm-case-events-dlq', stringSerde, jsonSerde<DlqRecord>());
   const state = async () => (await driver.getKeyValueStore<string, CaseState>('cases').get('R1'))!;
   const counter = async (name: string) => {
     const text = await registry.getSingleMetricAsString(name);
@@ -42,7 +43,7 @@ function harness() {
       0,
     );
   };
-  return { driver, send, output, state, counter };
+  return { driver, send, output, dlq, state, counter };
 }
 
 const created = (eventId: string, ucmCaseId: string, minute: number) =>
@@ -103,7 +104,7 @@ describe('the stored case state', () => {
       ],
     } as unknown as CaseState);
     expect(unordered.seen.map(([id]) => id)).toEqual(['a', 'b']);
-    const bytes = caseStateSerde().serialize(previous)!;
+    const bytes = caseStateSerde(1_000_000).serialize(previous)!;
     expect(msgpackSerde<CaseState>().deserialize(bytes)!.seen).toEqual(previous.seen);
   });
 
@@ -154,5 +155,32 @@ describe('the stored case state', () => {
     expect(Array.isArray(logged.ucmCases) && Array.isArray(logged.seen)).toBe(true);
     expect(logged.seen.map(([id]) => id)).toEqual(['c1', 'c2', 's1', 's2', 's3']);
     expect(logged.ucmCases.map((u) => u.trail)).toEqual([undefined, undefined]);
+  });
+
+  it('dead-letters an event that would make the state larger than MAX_CASE_STATE_BYTES; the case keeps its state', async () => {
+    const h = harness({ MAX_CASE_STATE_BYTES: '16384' });
+    const big = (eventId: string, ucmCaseId: string, minute: number) =>
+      caseCreated({
+        eventId,
+        ucmCaseId,
+        urpCaseId: 'R1',
+        createdAt: at(minute),
+        extraAttributes: { priority: `${ucmCaseId}-${'x'.repeat(4_000)}` },
+      });
+    for (const [i, ucm] of ['U1', 'U2', 'U3', 'U4'].entries()) await h.send(big(`c${i}`, ucm, i + 1));
+    const [dead] = h.dlq.readValuesToList();
+    expect(dead).toMatchObject({ eventId: 'c3', errorCategory: 'PROCESSING_ERROR' });
+    expect(dead!.errorMessage).toMatch(/state of this case would be \d+ bytes, above its limit of 16384/);
+    expect(h.dlq.readValuesToList()).toHaveLength(0);
+    expect((await h.state()).ucmCases.map((u) => u.ucmCaseId)).toEqual(['U1', 'U2', 'U3']);
+    // Events that keep the state within the bound still apply, before and after.
+    await h.send(change('s1', 'U1', 9, 'OPEN', 'IN_PROGRESS'));
+    const record = h.output.readKeyValuesToMap().get('R1')!;
+    expect(record.ucmCases.map((u) => [u.ucmCaseId, u.status])).toEqual([
+      ['U1', 'IN_PROGRESS'],
+      ['U2', 'OPEN'],
+      ['U3', 'OPEN'],
+    ]);
+    expect(record.eventCount).toBe(4);
   });
 });
