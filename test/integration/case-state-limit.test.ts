@@ -5,13 +5,11 @@
  * non-retriable error that would stop the instance at every restart. The event is dead-lettered instead, the
  * instance stays up, and the case and the other cases go on.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Publisher } from '../../kafka/index.js';
-import { caseSyncSettingsOf } from '../support/case-sync-settings.js';
-import { CliInstance, instanceEnv } from '../support/cli-instance.js';
 import { TEST_TOKEN } from '../support/cluster.js';
-import { brokers, testKafka, TopicCollector, uniqueName } from '../support/kafka-test-utils.js';
+import { startOneInstanceApp } from '../support/one-instance-app.js';
+import { uniqueName } from '../support/kafka-test-utils.js';
 import { at, caseCreated, statusChanged } from '../support/ucm-events.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -22,20 +20,13 @@ afterAll(async () => {
 describe('a case state larger than its changelog may take', () => {
   it('dead-letters the event that would make it so; the instance never exits and the case goes on', async () => {
     const app = uniqueName('usc-state-limit');
-    const kafka = testKafka('state-limit', brokers());
-    const env = await instanceEnv(app, 'a', brokers(), { PARTITIONS: '2', NUM_STANDBY_REPLICAS: '0' });
-    cleanups.push(() => rm(env.STATE_DIR!, { recursive: true, force: true }));
-    const settings = caseSyncSettingsOf({
-      INPUT_TOPIC: env.INPUT_TOPIC!,
-      OUTPUT_TOPIC: env.OUTPUT_TOPIC!,
-      DLQ_TOPIC: env.DLQ_TOPIC!,
-    });
-    const instance = CliInstance.start('a', env);
-    cleanups.push(() => instance.kill());
-    await instance.running();
-    await instance.ready();
-    const collector = await new TopicCollector(kafka, [settings.outputTopic, settings.dlqTopic]).start();
-    cleanups.push(() => collector.stop());
+    const { kafka, settings, instance, collector } = await startOneInstanceApp(
+      app,
+      'state-limit',
+      // One partition: the events reach the apply step in the order sent, so which of them no longer fit is known.
+      { PARTITIONS: '1', NUM_STANDBY_REPLICAS: '0' },
+      cleanups,
+    );
 
     // ~190 KB of allowlisted attribute per UCM case: strings within MAX_STRING_LENGTH, in an array.
     const bulky = (u: number) => Array.from({ length: 24 }, (_, i) => `U${u}-${i}-${'x'.repeat(7_900)}`);

@@ -6,15 +6,13 @@
  * the documented shape; no marker may appear in a dead letter, the output, an internal topic or a log line of the
  * process; and the failure counters of /metrics must equal the dead letters per category.
  */
-import { rm } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listTopics, openAdmin, partitionForKey, Publisher, type PublishMessage } from '../../kafka/index.js';
 import { createCaseSyncMetrics } from '../../processors/case-sync-metrics.js';
 import { dlqRecordSchema } from '../../processors/domain/event-contract.js';
-import { caseSyncSettingsOf } from '../support/case-sync-settings.js';
-import { CliInstance, instanceEnv } from '../support/cli-instance.js';
 import { TEST_TOKEN } from '../support/cluster.js';
+import { startOneInstanceApp } from '../support/one-instance-app.js';
 import {
   canary,
   deadLetterProblems,
@@ -27,14 +25,7 @@ import {
   type SchemaLike,
   Tally,
 } from '../support/hostile-records.js';
-import {
-  brokers,
-  readTopicToEnd,
-  testKafka,
-  TopicCollector,
-  uniqueName,
-  type CollectedRecord,
-} from '../support/kafka-test-utils.js';
+import { readTopicToEnd, uniqueName, type CollectedRecord } from '../support/kafka-test-utils.js';
 
 const PARTITIONS = 4;
 const HOSTILE = 1_200;
@@ -81,26 +72,17 @@ const describeRecord = (r: HostileRecord) => `hostile #${r.index} ${r.kind} (${r
 describe('hostile input against a running instance on a real broker', () => {
   it('dead-letters every hostile record once, applies the canaries, leaks nothing and never exits', async () => {
     const app = uniqueName('usc-hostile');
-    const kafka = testKafka('hostile', brokers());
-    const env = await instanceEnv(app, 'a', brokers(), {
-      PARTITIONS: String(PARTITIONS),
-      NUM_STANDBY_REPLICAS: '0',
-      CORRELATION_GRACE_MS: '1000',
-      LOG_LEVEL: 'debug',
-    });
-    cleanups.push(() => rm(env.STATE_DIR!, { recursive: true, force: true }));
-    const settings = caseSyncSettingsOf({
-      INPUT_TOPIC: env.INPUT_TOPIC!,
-      OUTPUT_TOPIC: env.OUTPUT_TOPIC!,
-      DLQ_TOPIC: env.DLQ_TOPIC!,
-    });
-    const instance = CliInstance.start('a', env);
-    cleanups.push(() => instance.kill());
-    await instance.running();
-    await instance.ready();
-
-    const collector = await new TopicCollector(kafka, [settings.outputTopic, settings.dlqTopic]).start();
-    cleanups.push(() => collector.stop());
+    const { kafka, settings, instance, collector } = await startOneInstanceApp(
+      app,
+      'hostile',
+      {
+        PARTITIONS: String(PARTITIONS),
+        NUM_STANDBY_REPLICAS: '0',
+        CORRELATION_GRACE_MS: '1000',
+        LOG_LEVEL: 'debug',
+      },
+      cleanups,
+    );
 
     // 1. The hostile records, then one canary per input partition (keys chosen to hash to each of them).
     const hostile = generateHostileRecords({ seed: SEED, count: HOSTILE, idPrefix: 'IH', heavyWeight: 0.04 });
