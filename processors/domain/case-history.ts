@@ -91,12 +91,10 @@ export function inOrderGaps(
   entry: StoredHistoryEntry,
   limit: number,
 ): number | undefined {
-  if (state === undefined) return 0;
-  const prev = ucmCaseOf(state, entry.ucmCaseId);
-  if (prev === undefined && withinLimit(state, limit)) return 0;
-  if (prev === undefined || compareOrderKeys(entry.key, prev.key) <= 0 || !withinLimit(state, limit)) {
-    return undefined;
-  }
+  const prev = state && ucmCaseOf(state, entry.ucmCaseId);
+  // The first of its UCM case: nothing of that case before or after it to flag.
+  if (prev === undefined) return 0;
+  if (compareOrderKeys(entry.key, prev.key) <= 0 || !withinLimit(state!, limit)) return undefined;
   return entry.eventType === 'CASE_STATUS_CHANGED' && entry.oldStatus !== prev.status ? 1 : 0;
 }
 
